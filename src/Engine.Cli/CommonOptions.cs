@@ -1,0 +1,52 @@
+using System.CommandLine;
+using System.Globalization;
+using Engine.Kernels;
+
+namespace Engine.Cli;
+
+/// <summary>Options shared by several commands, and the checks that turn their values into settings.</summary>
+static class CommonOptions
+{
+    public static Option<string> Backend() => new("--backend")
+    {
+        Description = $"Kernel backend: {string.Join(", ", Backends.Names)}",
+        DefaultValueFactory = _ => "reference",
+    };
+
+    public static Option<int> Threads() => new("--threads")
+    {
+        Description = "Degree of parallelism (the reference backend is single-threaded)",
+        DefaultValueFactory = _ => Environment.ProcessorCount,
+    };
+
+    public static Option<string?> MetricsJson() => new("--metrics-json") { Description = "Write accuracy, per-class metrics and the confusion matrix as JSON to FILE" };
+
+    public static IKernels CreateBackend(string name, int threads)
+    {
+        if (threads < 1) throw new UsageException($"--threads must be at least 1, got {threads}");
+        try { return Backends.Create(name); }
+        catch (EngineException e) { throw new UsageException(e.Message); }
+    }
+
+    public static int[] ParseHidden(string text)
+    {
+        if (text.Trim().Length == 0) return [];
+        var widths = new List<int>();
+        foreach (string part in text.Split(',', StringSplitOptions.TrimEntries))
+        {
+            if (!int.TryParse(part, NumberStyles.None, CultureInfo.InvariantCulture, out int w) || w < 1 || w > 1 << 20)
+                throw new UsageException($"--hidden: '{part}' is not a layer width (a positive integer; list several as 256,128)");
+            widths.Add(w);
+        }
+        return widths.ToArray();
+    }
+
+    public static Activation ParseActivation(string text) => ActivationNames.TryParse(text, out var a)
+        ? a : throw new UsageException($"--activation must be tanh, relu or sigmoid, got '{text}'");
+
+    public static void RequireFileExists(string? path, string option)
+    {
+        if (path is not null && !File.Exists(path) && !Directory.Exists(path))
+            throw new EngineException($"{option} {path}: no such file or directory");
+    }
+}

@@ -1,0 +1,46 @@
+using System.CommandLine;
+using Engine.Data;
+using Engine.Evaluation;
+using Engine.Serialization;
+
+namespace Engine.Cli;
+
+/// <summary><c>engine evaluate</c>: the training report's evaluation part for a saved model.</summary>
+static class EvaluateCommand
+{
+    public static Option<string> ModelOption() => new("--model") { Description = "Model file written by 'engine train --out'", Required = true };
+    public static Option<string?> DataOption() => new("--data")
+    {
+        Description = "IDX directory (its t10k test split when present), IDX images file or CSV (default: the bundled MNIST-10k test split)",
+    };
+
+    public static Command Create()
+    {
+        var model = ModelOption();
+        var data = DataOption();
+        var backend = CommonOptions.Backend();
+        var threads = CommonOptions.Threads();
+        var metricsJson = CommonOptions.MetricsJson();
+        var command = new Command("evaluate", "Evaluate a saved model on labelled data") { model, data, backend, threads, metricsJson };
+        command.SetAction(p =>
+        {
+            var kernels = CommonOptions.CreateBackend(p.GetValue(backend)!, p.GetValue(threads));
+            string? metricsPath = p.GetValue(metricsJson);
+            TrainCommand.RequireWritableDirectory(metricsPath, "--metrics-json");
+            var loaded = ModelFile.Load(p.GetValue(model)!);
+            string dataPath = p.GetValue(data) ?? DataSource.BundledDirectory();
+            Dataset dataset = DataSource.LoadForInference(dataPath);
+            if (dataset.Labels is null) throw new EngineException($"{dataPath}: has no labels to evaluate against (use 'engine predict')");
+            var result = Evaluator.Evaluate(loaded.Network, kernels, loaded.Scaling.Apply(dataset));
+            Console.Out.WriteLine($"model {p.GetValue(model)}: {loaded.Network.Describe()}, inputs {loaded.Scaling.Describe()}; backend {kernels.Name}");
+            Reports.PrintEvaluation(Console.Out, result, $"{dataset.Source} ({dataset.Count} examples)");
+            if (metricsPath is not null)
+            {
+                Reports.WriteMetricsJson(metricsPath, result, [], kernels.Name, p.GetValue(threads), seed: null);
+                Console.Out.WriteLine($"metrics written to {metricsPath}");
+            }
+            return ExitCodes.Success;
+        });
+        return command;
+    }
+}

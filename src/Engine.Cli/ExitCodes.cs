@@ -1,0 +1,11 @@
+namespace Engine.Cli;
+
+static class ExitCodes
+{
+    public const int Success = 0;
+    public const int Failure = 1;
+    public const int Usage = 2;
+}
+
+/// <summary>An option value out of range; reported like a parse error (exit code 2).</summary>
+sealed class UsageException(string message) : Exception(message);

@@ -1,0 +1,42 @@
+using System.CommandLine;
+using System.Numerics;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+using Engine.Kernels;
+
+namespace Engine.Cli;
+
+/// <summary><c>engine info</c>: what this machine offers and what the engine will use.</summary>
+static class InfoCommand
+{
+    public static Command Create()
+    {
+        var command = new Command("info", "Show CPU features, vector widths, backends, threads and .NET version");
+        command.SetAction(_ =>
+        {
+            var o = Console.Out;
+            o.WriteLine($"engine       {typeof(IKernels).Assembly.GetName().Version}");
+            o.WriteLine($".NET         {RuntimeInformation.FrameworkDescription} on {RuntimeInformation.OSDescription} ({RuntimeInformation.ProcessArchitecture})");
+            o.WriteLine($"cpu          {CpuModel()}");
+            o.WriteLine($"cores        {Environment.ProcessorCount} (default --threads)");
+            o.WriteLine($"x86 isa      AVX-512F {Avx512F.IsSupported}, AVX2 {Avx2.IsSupported}, FMA {Fma.IsSupported}");
+            o.WriteLine($"vectors      Vector512 accelerated {Vector512.IsHardwareAccelerated}, Vector256 accelerated {Vector256.IsHardwareAccelerated}, Vector<float>.Count {Vector<float>.Count}");
+            o.WriteLine($"backends     {string.Join(", ", Backends.Names)} (reference: scalar, single-threaded; the specification)");
+            return ExitCodes.Success;
+        });
+        return command;
+    }
+
+    static string CpuModel()
+    {
+        try
+        {
+            foreach (string line in File.ReadLines("/proc/cpuinfo"))
+                if (line.StartsWith("model name", StringComparison.Ordinal)) return line[(line.IndexOf(':') + 1)..].Trim();
+        }
+        catch (IOException) { }
+        catch (UnauthorizedAccessException) { }
+        return "unknown";
+    }
+}

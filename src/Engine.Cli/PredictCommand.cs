@@ -1,0 +1,54 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text;
+using Engine.Data;
+using Engine.Evaluation;
+using Engine.Serialization;
+
+namespace Engine.Cli;
+
+/// <summary><c>engine predict</c>: class probabilities per example as CSV (index,predicted,p0,…[,label]).</summary>
+static class PredictCommand
+{
+    public static Command Create()
+    {
+        var model = EvaluateCommand.ModelOption();
+        var data = EvaluateCommand.DataOption();
+        var output = new Option<string?>("--out") { Description = "Write predictions CSV here (default: standard output)" };
+        var backend = CommonOptions.Backend();
+        var threads = CommonOptions.Threads();
+        var command = new Command("predict", "Predict classes and class probabilities with a saved model") { model, data, output, backend, threads };
+        command.SetAction(p =>
+        {
+            var kernels = CommonOptions.CreateBackend(p.GetValue(backend)!, p.GetValue(threads));
+            string? outPath = p.GetValue(output);
+            TrainCommand.RequireWritableDirectory(outPath, "--out");
+            var loaded = ModelFile.Load(p.GetValue(model)!);
+            Dataset dataset = DataSource.LoadForInference(p.GetValue(data) ?? DataSource.BundledDirectory());
+            float[] probabilities = Evaluator.Predict(loaded.Network, kernels, loaded.Scaling.Apply(dataset));
+            int k = loaded.Network.ClassCount;
+
+            var csv = new StringBuilder();
+            csv.Append("index,predicted");
+            for (int c = 0; c < k; c++) csv.Append(",p").Append(c);
+            if (dataset.HasLabels) csv.Append(",label");
+            csv.Append('\n');
+            for (int i = 0; i < dataset.Count; i++)
+            {
+                var row = probabilities.AsSpan(i * k, k);
+                csv.Append(i).Append(',').Append(Evaluator.ArgMax(row));
+                foreach (float v in row) csv.Append(',').Append(v.ToString(CultureInfo.InvariantCulture));
+                if (dataset.HasLabels) csv.Append(',').Append(dataset.Labels![i]);
+                csv.Append('\n');
+            }
+            if (outPath is null) Console.Out.Write(csv);
+            else
+            {
+                AtomicFile.Write(outPath, s => s.Write(Encoding.UTF8.GetBytes(csv.ToString())));
+                Console.Error.WriteLine($"{dataset.Count} predictions written to {outPath}");
+            }
+            return ExitCodes.Success;
+        });
+        return command;
+    }
+}

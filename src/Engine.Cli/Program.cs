@@ -1,0 +1,51 @@
+using System.CommandLine;
+using Engine;
+using Engine.Cli;
+
+// The `engine` command. Every failure the user can cause ends as one line on stderr and a non-zero exit:
+// 2 for a command line that does not parse or an option out of range, 1 for bad files or data.
+var root = new RootCommand("Engine: trains and runs fully-connected neural networks on the CPU.");
+root.Subcommands.Add(TrainCommand.Create());
+root.Subcommands.Add(EvaluateCommand.Create());
+root.Subcommands.Add(PredictCommand.Create());
+root.Subcommands.Add(GradCheckCommand.Create());
+root.Subcommands.Add(InfoCommand.Create());
+
+ParseResult parsed = root.Parse(args);
+if (parsed.Errors.Count > 0)
+{
+    Console.Error.WriteLine($"engine: {parsed.Errors[0].Message} (see 'engine {string.Join(' ', CommandPath(parsed))} --help')");
+    return ExitCodes.Usage;
+}
+try
+{
+    return parsed.Invoke();
+}
+catch (UsageException e)
+{
+    Console.Error.WriteLine($"engine: {e.Message}");
+    return ExitCodes.Usage;
+}
+catch (EngineException e)
+{
+    Console.Error.WriteLine($"engine: {e.Message}");
+    return ExitCodes.Failure;
+}
+catch (OutOfMemoryException)
+{
+    Console.Error.WriteLine("engine: out of memory (the data or network is too large for this machine)");
+    return ExitCodes.Failure;
+}
+catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+{
+    Console.Error.WriteLine($"engine: {e.Message}");
+    return ExitCodes.Failure;
+}
+
+static IEnumerable<string> CommandPath(ParseResult parsed)
+{
+    var names = new List<string>();
+    for (var r = parsed.CommandResult; r is not null; r = r.Parent as System.CommandLine.Parsing.CommandResult)
+        if (r.Command is not RootCommand) names.Insert(0, r.Command.Name);
+    return names;
+}

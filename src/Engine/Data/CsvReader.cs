@@ -1,0 +1,82 @@
+using System.Globalization;
+
+namespace Engine.Data;
+
+/// <summary>
+/// Reads numeric CSV in the Kaggle digit-recognizer layout: a header line (e.g. <c>label,pixel0,…</c>), then
+/// one example per line. A column named <c>label</c> (any position, any case) holds integer class labels;
+/// without one the file is unlabelled input for predict. Every other column is a feature, so the input width
+/// comes from the file. Errors name the line and column.
+/// </summary>
+public static class CsvReader
+{
+    public const int MaxLabel = 65535;
+
+    public static Dataset Read(string path)
+    {
+        try
+        {
+            using var reader = new StreamReader(path, detectEncodingFromByteOrderMarks: true);
+            return Read(reader, path);
+        }
+        catch (FileNotFoundException) { throw new EngineException($"{path}: file not found"); }
+        catch (DirectoryNotFoundException) { throw new EngineException($"{path}: directory not found"); }
+        catch (UnauthorizedAccessException) { throw new EngineException($"{path}: permission denied"); }
+        catch (IOException e) { throw new EngineException($"{path}: {e.Message}"); }
+    }
+
+    public static Dataset Read(TextReader reader, string name)
+    {
+        string? header = reader.ReadLine();
+        if (header is null || header.Trim().Length == 0)
+            throw new EngineException($"{name}: empty file (expected a header line such as 'label,pixel0,...')");
+        string[] columns = header.Split(',').Select(c => c.Trim().Trim('"')).ToArray();
+        if (columns.All(c => float.TryParse(c, NumberStyles.Float, CultureInfo.InvariantCulture, out _)))
+            throw new EngineException($"{name} line 1: expected a header line (such as 'label,pixel0,...'), found numbers");
+        int labelColumn = Array.FindIndex(columns, c => c.Equals("label", StringComparison.OrdinalIgnoreCase));
+        int width = columns.Length - (labelColumn >= 0 ? 1 : 0);
+        if (width < 1) throw new EngineException($"{name} line 1: no feature columns");
+
+        var features = new List<float>();
+        var labels = labelColumn >= 0 ? new List<int>() : null;
+        int lineNumber = 1;
+        int count = 0;
+        string? line;
+        while ((line = reader.ReadLine()) is not null)
+        {
+            lineNumber++;
+            if (line.Trim().Length == 0) continue;
+            ReadOnlySpan<char> rest = line;
+            int column = 0;
+            while (true)
+            {
+                int comma = rest.IndexOf(',');
+                ReadOnlySpan<char> field = (comma < 0 ? rest : rest[..comma]).Trim();
+                if (column >= columns.Length)
+                    throw new EngineException($"{name} line {lineNumber}: more than the header's {columns.Length} fields");
+                if (column == labelColumn)
+                {
+                    if (!int.TryParse(field, NumberStyles.Integer, CultureInfo.InvariantCulture, out int label) || label < 0 || label > MaxLabel)
+                        throw new EngineException($"{name} line {lineNumber}, column {column + 1} (label): '{Shorten(field)}' is not a class label (an integer 0..{MaxLabel})");
+                    labels!.Add(label);
+                }
+                else
+                {
+                    if (!float.TryParse(field, NumberStyles.Float, CultureInfo.InvariantCulture, out float value) || !float.IsFinite(value))
+                        throw new EngineException($"{name} line {lineNumber}, column {column + 1} ({columns[column]}): '{Shorten(field)}' is not a finite number");
+                    features.Add(value);
+                }
+                column++;
+                if (comma < 0) break;
+                rest = rest[(comma + 1)..];
+            }
+            if (column != columns.Length)
+                throw new EngineException($"{name} line {lineNumber}: {column} fields, the header has {columns.Length}");
+            count++;
+        }
+        if (count == 0) throw new EngineException($"{name}: no data rows after the header");
+        return new Dataset(features.ToArray(), labels?.ToArray(), count, width, name);
+    }
+
+    static string Shorten(ReadOnlySpan<char> s) => s.Length <= 32 ? s.ToString() : s[..32].ToString() + "...";
+}

@@ -1,0 +1,97 @@
+namespace Engine.Data;
+
+/// <summary>A loaded data source: its training part and, when it has one, its own test part.</summary>
+public sealed record LoadedData(Dataset Train, Dataset? Test);
+
+/// <summary>
+/// Resolves a <c>--data</c>/<c>--test</c> argument: a directory of IDX files named like the official MNIST
+/// files (<c>train-images-idx3-ubyte[.gz]</c>, <c>train-labels-idx1-ubyte[.gz]</c>, <c>t10k-…</c>), a single IDX
+/// images file (its labels file is found by name), or a CSV file.
+/// </summary>
+public static class DataSource
+{
+    /// <summary>The bundled MNIST-10k directory, found next to the executable or above the working directory.</summary>
+    public static string BundledDirectory()
+    {
+        foreach (string start in new[] { AppContext.BaseDirectory, Directory.GetCurrentDirectory() })
+        {
+            for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
+            {
+                string candidate = Path.Combine(dir.FullName, "data", "mnist-10k");
+                if (Directory.Exists(candidate)) return candidate;
+            }
+        }
+        throw new EngineException("bundled data set data/mnist-10k not found; pass --data DIR or FILE.csv");
+    }
+
+    public static LoadedData Load(string path)
+    {
+        if (Directory.Exists(path))
+        {
+            string trainImages = FindIdx(path, "train-images-idx3-ubyte")
+                ?? throw new EngineException($"{path}: no train-images-idx3-ubyte[.gz] in this directory");
+            string trainLabels = FindIdx(path, "train-labels-idx1-ubyte")
+                ?? throw new EngineException($"{path}: no train-labels-idx1-ubyte[.gz] in this directory");
+            Dataset train = LoadIdxPair(trainImages, trainLabels);
+            string? testImages = FindIdx(path, "t10k-images-idx3-ubyte");
+            string? testLabels = FindIdx(path, "t10k-labels-idx1-ubyte");
+            if ((testImages is null) != (testLabels is null))
+                throw new EngineException($"{path}: has only one of t10k-images-idx3-ubyte and t10k-labels-idx1-ubyte");
+            Dataset? test = testImages is null ? null : LoadIdxPair(testImages, testLabels!);
+            return new LoadedData(train, test);
+        }
+        if (!File.Exists(path)) throw new EngineException($"{path}: no such file or directory");
+        if (path.EndsWith(".csv", StringComparison.OrdinalIgnoreCase) || path.EndsWith(".csv.gz", StringComparison.OrdinalIgnoreCase))
+            return new LoadedData(CsvReader.Read(path), null);
+        string name = Path.GetFileName(path);
+        if (name.Contains("images-idx3-ubyte", StringComparison.Ordinal))
+        {
+            string labelsName = name.Replace("images-idx3-ubyte", "labels-idx1-ubyte", StringComparison.Ordinal);
+            string labelsPath = Path.Combine(Path.GetDirectoryName(path) ?? ".", labelsName);
+            return new LoadedData(File.Exists(labelsPath) ? LoadIdxPair(path, labelsPath) : LoadIdxImages(path), null);
+        }
+        throw new EngineException($"{path}: not a directory of IDX files, an IDX images file or a .csv file");
+    }
+
+    /// <summary>The examples to evaluate or predict on: a source's own test part when it has one, else all of it.</summary>
+    public static Dataset LoadForInference(string path)
+    {
+        var loaded = Load(path);
+        return loaded.Test ?? loaded.Train;
+    }
+
+    static string? FindIdx(string dir, string baseName)
+    {
+        foreach (string candidate in new[] { baseName, baseName + ".gz" })
+        {
+            string full = Path.Combine(dir, candidate);
+            if (File.Exists(full)) return full;
+        }
+        return null;
+    }
+
+    static Dataset LoadIdxImages(string imagesPath)
+    {
+        IdxArray images = IdxReader.Read(imagesPath);
+        if (images.Dimensions.Length < 2)
+            throw new EngineException($"{imagesPath}: IDX images need rank 2 or more (count, features...), found rank {images.Dimensions.Length}");
+        int count = images.Dimensions[0];
+        if (count == 0) throw new EngineException($"{imagesPath}: holds no examples");
+        int width = images.Data.Length / count;
+        var features = new float[images.Data.Length];
+        for (int i = 0; i < features.Length; i++) features[i] = images.Data[i];
+        return new Dataset(features, null, count, width, imagesPath);
+    }
+
+    static Dataset LoadIdxPair(string imagesPath, string labelsPath)
+    {
+        IdxArray labels = IdxReader.Read(labelsPath);
+        if (labels.Dimensions.Length != 1)
+            throw new EngineException($"{labelsPath}: IDX labels must have rank 1, found rank {labels.Dimensions.Length}");
+        Dataset images = LoadIdxImages(imagesPath);
+        if (labels.Dimensions[0] != images.Count)
+            throw new EngineException($"{labelsPath}: {labels.Dimensions[0]} labels for {images.Count} images in {imagesPath}");
+        int[] y = Array.ConvertAll(labels.Data, b => (int)b);
+        return new Dataset(images.Features, y, images.Count, images.Width, imagesPath);
+    }
+}

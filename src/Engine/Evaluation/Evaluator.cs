@@ -1,0 +1,111 @@
+using Engine.Data;
+using Engine.Kernels;
+using Engine.Nn;
+using Engine.Numerics;
+using Engine.Training;
+
+namespace Engine.Evaluation;
+
+/// <summary>Per-class figures from the confusion matrix (one-vs-rest).</summary>
+/// <param name="Sensitivity">TP / (TP + FN): of the examples of this class, the share recognised. NaN without support.</param>
+/// <param name="Specificity">TN / (TN + FP): of the other examples, the share not labelled as this class.</param>
+/// <param name="Precision">TP / (TP + FP): of the predictions of this class, the share right. NaN when never predicted.</param>
+public sealed record ClassMetrics(int Label, int Support, int Predicted, double Sensitivity, double Specificity, double Precision);
+
+/// <summary>Accuracy, mean cross-entropy, confusion matrix and per-class metrics of a model on a labelled set.</summary>
+public sealed class EvaluationResult
+{
+    /// <summary>Confusion[t][p] counts examples of true class t predicted as p.</summary>
+    public int[][] Confusion { get; }
+    public int Samples { get; }
+    public double Loss { get; }
+    public double Accuracy { get; }
+    public IReadOnlyList<ClassMetrics> Classes { get; }
+
+    public EvaluationResult(int[][] confusion, double loss)
+    {
+        Confusion = confusion;
+        int k = confusion.Length;
+        Samples = confusion.Sum(r => r.Sum());
+        Loss = loss;
+        int correct = 0;
+        for (int c = 0; c < k; c++) correct += confusion[c][c];
+        Accuracy = Samples == 0 ? double.NaN : (double)correct / Samples;
+        var classes = new ClassMetrics[k];
+        for (int c = 0; c < k; c++)
+        {
+            int tp = confusion[c][c];
+            int support = confusion[c].Sum();
+            int predicted = 0;
+            for (int t = 0; t < k; t++) predicted += confusion[t][c];
+            int fn = support - tp, fp = predicted - tp, tn = Samples - tp - fn - fp;
+            classes[c] = new ClassMetrics(c, support, predicted, Ratio(tp, tp + fn), Ratio(tn, tn + fp), Ratio(tp, tp + fp));
+        }
+        Classes = classes;
+    }
+
+    static double Ratio(int a, int b) => b == 0 ? double.NaN : (double)a / b;
+}
+
+public static class Evaluator
+{
+    public const int DefaultBatch = 1000;
+
+    /// <summary>Evaluates on a scaled, labelled dataset.</summary>
+    public static EvaluationResult Evaluate(Network network, IKernels kernels, Dataset data, int batchSize = DefaultBatch)
+    {
+        Trainer.CheckLabelled(data, network);
+        int k = network.ClassCount;
+        var confusion = new int[k][];
+        for (int c = 0; c < k; c++) confusion[c] = new int[k];
+        double lossSum = 0;
+        ForEachBatch(network, kernels, data, batchSize, (start, probabilities, loss) =>
+        {
+            lossSum += loss;
+            for (int r = 0; r < probabilities.Rows; r++)
+                confusion[data.Labels![start + r]][ArgMax(probabilities.Row(r))]++;
+        });
+        return new EvaluationResult(confusion, lossSum / data.Count);
+    }
+
+    /// <summary>Class probabilities (Count, ClassCount) for a scaled dataset, labelled or not.</summary>
+    public static float[] Predict(Network network, IKernels kernels, Dataset data, int batchSize = DefaultBatch)
+    {
+        if (data.Width != network.InputWidth)
+            throw new EngineException($"{data.Source}: {data.Width} features per example, the model takes {network.InputWidth}");
+        int k = network.ClassCount;
+        var result = new float[(long)data.Count * k];
+        ForEachBatch(network, kernels, data, batchSize, (start, probabilities, _) =>
+        {
+            for (int r = 0; r < probabilities.Rows; r++)
+                probabilities.Row(r).CopyTo(result.AsSpan((start + r) * k, k));
+        }, useLabels: false);
+        return result;
+    }
+
+    delegate void BatchResult(int start, ReadOnlyMatrixView probabilities, double lossSum);
+
+    static void ForEachBatch(Network network, IKernels kernels, Dataset data, int batchSize, BatchResult onBatch, bool useLabels = true)
+    {
+        int batch = Math.Max(1, Math.Min(batchSize, data.Count));
+        var workspace = new Workspace(network, batch);
+        int d = data.Width;
+        for (int start = 0; start < data.Count; start += batch)
+        {
+            int rows = Math.Min(batch, data.Count - start);
+            var x = new ReadOnlyMatrixView(data.Features.AsSpan(start * d, rows * d), rows, d);
+            ReadOnlySpan<int> y = useLabels ? data.Labels.AsSpan(start, rows) : default;
+            double loss = network.Forward(kernels, x, y, workspace);
+            onBatch(start, workspace.Probabilities(rows), loss);
+        }
+    }
+
+    /// <summary>Index of the largest value; the first one wins ties; NaN never wins.</summary>
+    public static int ArgMax(ReadOnlySpan<float> values)
+    {
+        int best = 0;
+        for (int j = 1; j < values.Length; j++)
+            if (values[j] > values[best] || float.IsNaN(values[best])) best = j;
+        return best;
+    }
+}

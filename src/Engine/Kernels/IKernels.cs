@@ -1,0 +1,49 @@
+using Engine.Numerics;
+
+namespace Engine.Kernels;
+
+/// <summary>
+/// The operations a backend supplies to the network code. The network is written once against this
+/// interface; <c>reference</c> (scalar, the specification) and later <c>simd</c> implement it and must
+/// agree bit for bit, per the numerics contract in the README.
+/// </summary>
+public interface IKernels
+{
+    /// <summary>Backend name as given to <c>--backend</c>.</summary>
+    string Name { get; }
+
+    /// <summary>
+    /// C = op(A)·op(B), or C += op(A)·op(B) when <paramref name="accumulate"/>. op(A) is M×K, op(B) is K×N,
+    /// C is M×N. Every C element is updated <c>acc = fma(a[i,k], b[k,j], acc)</c> for k = 0..K-1 in order,
+    /// starting from 0 (or the existing C value when accumulating).
+    /// </summary>
+    void Gemm(Transpose transA, Transpose transB, ReadOnlyMatrixView a, ReadOnlyMatrixView b, MatrixView c, bool accumulate);
+
+    /// <summary>z[i, j] += bias[j] for every row i.</summary>
+    void AddBiasToRows(MatrixView z, ReadOnlySpan<float> bias);
+
+    /// <summary>In place: z ← f(z).</summary>
+    void ActivationForward(Activation activation, MatrixView z);
+
+    /// <summary>In place: gradient ← gradient ⊙ f'(z), with f' written in terms of the output a = f(z).</summary>
+    void ActivationBackward(Activation activation, ReadOnlyMatrixView output, MatrixView gradient);
+
+    /// <summary>
+    /// Row-wise numerically stable softmax of the logits into <paramref name="probabilities"/>. When labels are
+    /// given, returns the sum over rows (row order, accumulated in double) of the cross-entropy
+    /// −log softmax(z)[label]; otherwise returns 0.
+    /// </summary>
+    double SoftmaxCrossEntropy(ReadOnlyMatrixView logits, ReadOnlySpan<int> labels, MatrixView probabilities);
+
+    /// <summary>dLogits[i, j] = (p[i, j] − [j == label_i]) · scale; scale is 1/batch for a batch mean.</summary>
+    void SoftmaxCrossEntropyBackward(ReadOnlyMatrixView probabilities, ReadOnlySpan<int> labels, float scale, MatrixView dLogits);
+
+    /// <summary>sums[j] = Σ_i m[i, j], added in row order i = 0..R-1 starting from 0.</summary>
+    void ColumnSums(ReadOnlyMatrixView m, Span<float> sums);
+
+    /// <summary>
+    /// SGD step with L2 on this tensor: w ← fma(−lr, fma(l2, w, g), w), i.e. w −= lr·(g + l2·w).
+    /// Biases pass l2 = 0.
+    /// </summary>
+    void SgdUpdate(Span<float> weights, ReadOnlySpan<float> gradient, float learningRate, float l2);
+}

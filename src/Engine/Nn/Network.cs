@@ -1,0 +1,114 @@
+using Engine.Kernels;
+using Engine.Numerics;
+using Engine.Training;
+
+namespace Engine.Nn;
+
+/// <summary>
+/// A fully-connected classifier: inputs → hidden layers (one activation for all) → linear logits →
+/// softmax. All parameters live in one arena, layer by layer W1, b1, W2, b2, …; gradients use a second
+/// arena with the same layout (see <see cref="Workspace"/>).
+/// </summary>
+public sealed class Network
+{
+    public int InputWidth { get; }
+    public IReadOnlyList<int> HiddenWidths { get; }
+    public int ClassCount { get; }
+    public Activation HiddenActivation { get; }
+    public IReadOnlyList<DenseLayer> Layers => _layers;
+    /// <summary>W1, b1, W2, b2, … packed; W_i is (fanIn, fanOut) row-major.</summary>
+    public float[] Parameters { get; }
+
+    readonly DenseLayer[] _layers;
+
+    public Network(int inputWidth, IReadOnlyList<int> hiddenWidths, int classCount, Activation hiddenActivation)
+    {
+        if (inputWidth < 1) throw new EngineException($"input width must be at least 1, got {inputWidth}");
+        if (classCount < 2) throw new EngineException($"a classifier needs at least 2 classes, got {classCount}");
+        foreach (int w in hiddenWidths)
+            if (w < 1) throw new EngineException($"hidden layer widths must be at least 1, got {w}");
+        if (hiddenActivation == Activation.Identity) throw new EngineException("hidden activation must be tanh, relu or sigmoid");
+
+        InputWidth = inputWidth;
+        HiddenWidths = hiddenWidths.ToArray();
+        ClassCount = classCount;
+        HiddenActivation = hiddenActivation;
+
+        int[] widths = [inputWidth, .. hiddenWidths, classCount];
+        _layers = new DenseLayer[widths.Length - 1];
+        long offset = 0;
+        for (int l = 0; l < _layers.Length; l++)
+        {
+            int fanIn = widths[l], fanOut = widths[l + 1];
+            long weights = (long)fanIn * fanOut;
+            if (offset + weights + fanOut > Array.MaxLength)
+                throw new EngineException($"network with layer widths {string.Join(",", widths)} has too many parameters");
+            var activation = l == _layers.Length - 1 ? Activation.Identity : hiddenActivation;
+            _layers[l] = new DenseLayer(fanIn, fanOut, activation, (int)offset, (int)(offset + weights));
+            offset += weights + fanOut;
+        }
+        Parameters = new float[offset];
+    }
+
+    /// <summary>Layer widths including input and output, e.g. [784, 128, 10].</summary>
+    public int[] Widths => [InputWidth, .. HiddenWidths, ClassCount];
+
+    public string Describe() => $"{string.Join("-", Widths)} {HiddenActivation.Name()}";
+
+    /// <summary>
+    /// Glorot/Xavier uniform weights, U(−√(6/(fanIn+fanOut)), +√(6/(fanIn+fanOut))), or He uniform
+    /// U(−√(6/fanIn), +√(6/fanIn)) for ReLU layers; zero biases. Draws come from
+    /// SplitMix64.ForStream(seed, Init), layer by layer, row-major, as w = (2u − 1)·limit.
+    /// </summary>
+    public void InitializeWeights(ulong seed)
+    {
+        var rng = SplitMix64.ForStream(seed, RandomStreams.Init);
+        Array.Clear(Parameters);
+        foreach (var layer in _layers)
+        {
+            bool he = layer.Activation == Activation.Relu;
+            float limit = MathF.Sqrt(6f / (he ? layer.FanIn : layer.FanIn + layer.FanOut));
+            Span<float> w = Parameters.AsSpan(layer.WeightOffset, layer.WeightCount);
+            for (int i = 0; i < w.Length; i++) w[i] = (2f * rng.NextFloat() - 1f) * limit;
+        }
+    }
+
+    /// <summary>
+    /// Forward pass of the input's rows: fills the workspace's activations and the softmax
+    /// probabilities. Returns the summed cross-entropy when labels are given (else 0).
+    /// </summary>
+    /// <param name="input">(rows, InputWidth), already scaled.</param>
+    public double Forward(IKernels kernels, ReadOnlyMatrixView input, ReadOnlySpan<int> labels, Workspace workspace)
+    {
+        int rows = input.Rows;
+        workspace.CheckFits(this, rows);
+        ReadOnlyMatrixView x = input;
+        for (int l = 0; l < _layers.Length; l++)
+        {
+            MatrixView a = workspace.Activation(l, rows); // (rows, fanOut_l)
+            _layers[l].Forward(kernels, a, x, Parameters);
+            x = a;
+        }
+        return kernels.SoftmaxCrossEntropy(x, labels, workspace.Probabilities(rows));
+    }
+
+    /// <summary>
+    /// Backward pass after <see cref="Forward"/> on the same input: writes the gradient of the batch-mean
+    /// cross-entropy, (1/rows)·Σ_examples ∂CE/∂θ, into the workspace's gradient arena. The L2 term is
+    /// applied by the optimiser.
+    /// </summary>
+    public void Backward(IKernels kernels, ReadOnlyMatrixView input, ReadOnlySpan<int> labels, Workspace workspace)
+    {
+        int rows = input.Rows;
+        workspace.CheckFits(this, rows);
+        int last = _layers.Length - 1;
+        // dL/dz_L = (p − onehot(y)) / rows: softmax and cross-entropy differentiated together.
+        kernels.SoftmaxCrossEntropyBackward(workspace.Probabilities(rows), labels, 1f / rows, workspace.Delta(last, rows));
+        for (int l = last; l >= 0; l--)
+        {
+            ReadOnlyMatrixView x = l == 0 ? input : workspace.Activation(l - 1, rows);
+            MatrixView dx = l == 0 ? default : workspace.Delta(l - 1, rows);
+            _layers[l].Backward(kernels, workspace.Delta(l, rows), workspace.Activation(l, rows), x, dx, Parameters, workspace.Gradients);
+        }
+    }
+}

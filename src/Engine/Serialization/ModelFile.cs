@@ -1,0 +1,152 @@
+using System.Buffers.Binary;
+using System.Runtime.InteropServices;
+using Engine.Data;
+using Engine.Kernels;
+using Engine.Nn;
+
+namespace Engine.Serialization;
+
+/// <summary>
+/// The engine's model file, little-endian:
+/// <code>
+/// magic "ENGNMODL" (8 bytes) | version u32 = 1
+/// activation u8 (1 tanh, 2 relu, 3 sigmoid) | 3 zero bytes
+/// inputWidth u32 | hiddenCount u32 | hidden widths u32 × hiddenCount | classCount u32
+/// scaling u8 (1 divide, 2 standardize) | 3 zero bytes
+///   divide: divisor f32 | standardize: mean f32 × inputWidth, std f32 × inputWidth
+/// parameterCount u64 | parameters f32 × parameterCount (W1, b1, W2, b2, …; W_i row-major (fanIn, fanOut))
+/// </code>
+/// Every field is validated, and the sizes it implies are checked against the file's length before
+/// anything large is allocated.
+/// </summary>
+public static class ModelFile
+{
+    static ReadOnlySpan<byte> Magic => "ENGNMODL"u8;
+    public const uint Version = 1;
+    const int MaxHiddenLayers = 64;
+    const int MaxWidth = 1 << 24;
+
+    public static void Save(string path, Model model) => AtomicFile.Write(path, stream => Write(stream, model));
+
+    public static void Write(Stream stream, Model model)
+    {
+        var net = model.Network;
+        using var w = new BinaryWriter(stream, System.Text.Encoding.UTF8, leaveOpen: true);
+        w.Write(Magic);
+        w.Write(Version);
+        w.Write((byte)net.HiddenActivation); w.Write((byte)0); w.Write((ushort)0);
+        w.Write((uint)net.InputWidth);
+        w.Write((uint)net.HiddenWidths.Count);
+        foreach (int h in net.HiddenWidths) w.Write((uint)h);
+        w.Write((uint)net.ClassCount);
+        var s = model.Scaling;
+        w.Write((byte)s.Mode); w.Write((byte)0); w.Write((ushort)0);
+        if (s.Mode == InputScaling.Kind.Divide) w.Write(s.Divisor);
+        else
+        {
+            if (s.Mean.Length != net.InputWidth) throw new ArgumentException("scaling width differs from the network's input width");
+            foreach (float m in s.Mean) w.Write(m);
+            foreach (float d in s.Std) w.Write(d);
+        }
+        w.Write((ulong)net.Parameters.Length);
+        w.Write(MemoryMarshal.AsBytes(net.Parameters.AsSpan()));
+    }
+
+    public static Model Load(string path)
+    {
+        byte[] bytes;
+        try
+        {
+            var info = new FileInfo(path);
+            if (!info.Exists) throw new EngineException($"{path}: model file not found");
+            if (info.Length > int.MaxValue) throw new EngineException($"{path}: {info.Length} bytes is too large for a model file");
+            bytes = File.ReadAllBytes(path);
+        }
+        catch (UnauthorizedAccessException) { throw new EngineException($"{path}: permission denied"); }
+        catch (IOException e) { throw new EngineException($"{path}: {e.Message}"); }
+        return Read(bytes, path);
+    }
+
+    public static Model Read(ReadOnlySpan<byte> bytes, string name)
+    {
+        var r = new SpanReader(bytes, name);
+        if (bytes.Length < Magic.Length || !bytes[..Magic.Length].SequenceEqual(Magic))
+            throw new EngineException($"{name}: not an engine model file (bad magic number)");
+        r.Skip(Magic.Length);
+        uint version = r.U32();
+        if (version != Version) throw new EngineException($"{name}: model format version {version} is not supported (this engine reads version {Version})");
+        byte act = r.U8(); r.Skip(3);
+        if (act is < 1 or > 3) throw new EngineException($"{name}: unknown activation code {act}");
+        int input = r.Width("input width");
+        uint hiddenCount = r.U32();
+        if (hiddenCount > MaxHiddenLayers) throw new EngineException($"{name}: {hiddenCount} hidden layers is more than {MaxHiddenLayers}");
+        var hidden = new int[hiddenCount];
+        for (int i = 0; i < hidden.Length; i++) hidden[i] = r.Width($"hidden layer {i + 1} width");
+        int classes = r.Width("class count");
+        if (classes < 2) throw new EngineException($"{name}: class count {classes} is below 2");
+        byte scalingKind = r.U8(); r.Skip(3);
+        InputScaling scaling;
+        try
+        {
+            if (scalingKind == (byte)InputScaling.Kind.Divide) scaling = InputScaling.Divide(r.F32());
+            else if (scalingKind == (byte)InputScaling.Kind.Standardize)
+            {
+                float[] mean = r.F32Array(input, "scaling means");
+                float[] std = r.F32Array(input, "scaling deviations");
+                scaling = InputScaling.Standardize(mean, std);
+            }
+            else throw new EngineException($"{name}: unknown scaling code {scalingKind}");
+        }
+        catch (EngineException e) when (!e.Message.StartsWith(name, StringComparison.Ordinal))
+        {
+            throw new EngineException($"{name}: invalid input scaling ({e.Message})");
+        }
+        ulong count = r.U64();
+        long expected = 0;
+        int[] widths = [input, .. hidden, classes];
+        for (int l = 0; l + 1 < widths.Length; l++) expected += (long)widths[l] * widths[l + 1] + widths[l + 1];
+        if ((long)count != expected)
+            throw new EngineException($"{name}: stores {count} parameters, layers {string.Join("-", widths)} need {expected}");
+        if (r.Remaining != expected * 4)
+            throw new EngineException($"{name}: {r.Remaining} bytes of parameters, expected {expected * 4} (truncated or padded file)");
+        var network = new Network(input, hidden, classes, (Activation)act);
+        MemoryMarshal.Cast<byte, float>(bytes[^r.Remaining..]).CopyTo(network.Parameters);
+        if (!BitConverter.IsLittleEndian) throw new PlatformNotSupportedException("big-endian hosts are not supported");
+        return new Model(network, scaling);
+    }
+
+    ref struct SpanReader(ReadOnlySpan<byte> bytes, string name)
+    {
+        readonly ReadOnlySpan<byte> _bytes = bytes;
+        int _pos;
+
+        public readonly int Remaining => _bytes.Length - _pos;
+
+        ReadOnlySpan<byte> Take(int n)
+        {
+            if (Remaining < n) throw new EngineException($"{name}: truncated model file (ends at byte {_bytes.Length})");
+            var s = _bytes.Slice(_pos, n);
+            _pos += n;
+            return s;
+        }
+
+        public void Skip(int n) => Take(n);
+        public byte U8() => Take(1)[0];
+        public uint U32() => BinaryPrimitives.ReadUInt32LittleEndian(Take(4));
+        public ulong U64() => BinaryPrimitives.ReadUInt64LittleEndian(Take(8));
+        public float F32() => BinaryPrimitives.ReadSingleLittleEndian(Take(4));
+
+        public int Width(string what)
+        {
+            uint v = U32();
+            if (v < 1 || v > MaxWidth) throw new EngineException($"{name}: {what} {v} is out of range (1..{MaxWidth})");
+            return (int)v;
+        }
+
+        public float[] F32Array(int n, string what)
+        {
+            if (Remaining < 4L * n) throw new EngineException($"{name}: truncated model file in {what}");
+            return MemoryMarshal.Cast<byte, float>(Take(4 * n)).ToArray();
+        }
+    }
+}

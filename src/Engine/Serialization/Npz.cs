@@ -1,0 +1,184 @@
+using System.Buffers.Binary;
+using System.Globalization;
+using System.IO.Compression;
+using System.Text;
+using System.Text.RegularExpressions;
+using Engine.Kernels;
+using Engine.Nn;
+
+namespace Engine.Serialization;
+
+/// <summary>A float32 array with its NumPy shape (C order).</summary>
+public sealed record NpyArray(int[] Shape, float[] Data);
+
+/// <summary>
+/// NumPy .npy (format 1.0/2.0) and .npz (a zip of .npy members, stored or deflated) for float32 weights.
+/// Reading accepts little- or big-endian float32/float64 in C or Fortran order and converts to float32 C order.
+/// Interchange layout: layer i (1-based) is W{i} (fan_in, fan_out) and b{i} (fan_out), so z = x·W + b.
+/// </summary>
+public static partial class Npz
+{
+    static ReadOnlySpan<byte> NpyMagic => [0x93, (byte)'N', (byte)'U', (byte)'M', (byte)'P', (byte)'Y'];
+    const long MaxElements = 1L << 28;
+
+    public static void Write(string path, IEnumerable<(string Name, NpyArray Array)> arrays) => AtomicFile.Write(path, stream =>
+    {
+        using var zip = new ZipArchive(stream, ZipArchiveMode.Create, leaveOpen: true);
+        foreach (var (name, array) in arrays)
+        {
+            var entry = zip.CreateEntry(name + ".npy", CompressionLevel.NoCompression);
+            using var s = entry.Open();
+            WriteNpy(s, array);
+        }
+    });
+
+    public static void WriteNpy(Stream stream, NpyArray array)
+    {
+        string shape = array.Shape.Length == 1 ? $"({array.Shape[0]},)" : $"({string.Join(", ", array.Shape)})";
+        string dict = $"{{'descr': '<f4', 'fortran_order': False, 'shape': {shape}, }}";
+        int total = NpyMagic.Length + 2 + 2 + dict.Length + 1;
+        int padded = (total + 63) / 64 * 64;
+        string header = dict + new string(' ', padded - total) + "\n";
+        stream.Write(NpyMagic);
+        stream.Write([1, 0]);
+        Span<byte> len = stackalloc byte[2];
+        BinaryPrimitives.WriteUInt16LittleEndian(len, (ushort)header.Length);
+        stream.Write(len);
+        stream.Write(Encoding.ASCII.GetBytes(header));
+        var bytes = new byte[array.Data.Length * 4];
+        for (int i = 0; i < array.Data.Length; i++) BinaryPrimitives.WriteSingleLittleEndian(bytes.AsSpan(4 * i), array.Data[i]);
+        stream.Write(bytes);
+    }
+
+    public static Dictionary<string, NpyArray> Read(string path)
+    {
+        try
+        {
+            using var zip = ZipFile.OpenRead(path);
+            var result = new Dictionary<string, NpyArray>(StringComparer.Ordinal);
+            foreach (var entry in zip.Entries)
+            {
+                if (!entry.FullName.EndsWith(".npy", StringComparison.Ordinal)) continue;
+                string name = entry.FullName[..^4];
+                using var s = entry.Open();
+                result[name] = ReadNpy(s, $"{path}:{entry.FullName}", entry.Length);
+            }
+            return result;
+        }
+        catch (FileNotFoundException) { throw new EngineException($"{path}: file not found"); }
+        catch (DirectoryNotFoundException) { throw new EngineException($"{path}: directory not found"); }
+        catch (InvalidDataException e) { throw new EngineException($"{path}: not a valid .npz (zip) file ({e.Message})"); }
+        catch (UnauthorizedAccessException) { throw new EngineException($"{path}: permission denied"); }
+        catch (IOException e) { throw new EngineException($"{path}: {e.Message}"); }
+    }
+
+    public static NpyArray ReadNpy(Stream stream, string name, long length)
+    {
+        Span<byte> pre = stackalloc byte[8];
+        if (stream.ReadAtLeast(pre, 8, throwOnEndOfStream: false) < 8 || !pre[..6].SequenceEqual(NpyMagic))
+            throw new EngineException($"{name}: not a .npy array (bad magic)");
+        byte major = pre[6];
+        int headerLength;
+        int prefix;
+        if (major == 1) { headerLength = BinaryPrimitives.ReadUInt16LittleEndian(ReadMore(stream, 2, name)); prefix = 10; }
+        else if (major is 2 or 3) { headerLength = checked((int)BinaryPrimitives.ReadUInt32LittleEndian(ReadMore(stream, 4, name))); prefix = 12; }
+        else throw new EngineException($"{name}: .npy format version {major} is not supported");
+        if (headerLength > 1 << 16) throw new EngineException($"{name}: .npy header of {headerLength} bytes is too long");
+        string header = Encoding.Latin1.GetString(ReadMore(stream, headerLength, name));
+
+        var descr = DescrPattern().Match(header);
+        var fortran = FortranPattern().Match(header);
+        var shapeMatch = ShapePattern().Match(header);
+        if (!descr.Success || !fortran.Success || !shapeMatch.Success)
+            throw new EngineException($"{name}: cannot parse .npy header {header.Trim()}");
+        string dtype = descr.Groups[1].Value;
+        int itemSize = dtype switch { "<f4" or ">f4" => 4, "<f8" or ">f8" => 8, _ => 0 };
+        if (itemSize == 0) throw new EngineException($"{name}: dtype {dtype} is not supported (float32 or float64 only)");
+        bool bigEndian = dtype[0] == '>';
+        bool fortranOrder = fortran.Groups[1].Value == "True";
+        int[] shape = shapeMatch.Groups[1].Value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(t => int.TryParse(t, NumberStyles.None, CultureInfo.InvariantCulture, out int v) ? v
+                : throw new EngineException($"{name}: bad shape entry '{t}'")).ToArray();
+        long elements = 1;
+        foreach (int d in shape) { elements *= d; if (elements > MaxElements) throw new EngineException($"{name}: array too large"); }
+        long dataBytes = elements * itemSize;
+        if (length >= 0 && length - prefix - headerLength != dataBytes)
+            throw new EngineException($"{name}: header says {string.Join("x", shape)} {dtype} = {dataBytes} bytes, the member holds {length - prefix - headerLength}");
+
+        byte[] raw = ReadMore(stream, (int)dataBytes, name).ToArray();
+        var data = new float[elements];
+        for (long i = 0; i < elements; i++)
+        {
+            var b = raw.AsSpan((int)(i * itemSize), itemSize);
+            data[i] = itemSize == 4
+                ? (bigEndian ? BinaryPrimitives.ReadSingleBigEndian(b) : BinaryPrimitives.ReadSingleLittleEndian(b))
+                : (float)(bigEndian ? BinaryPrimitives.ReadDoubleBigEndian(b) : BinaryPrimitives.ReadDoubleLittleEndian(b));
+        }
+        if (fortranOrder && shape.Length == 2) data = Transposed(data, shape[1], shape[0]);
+        else if (fortranOrder && shape.Length > 2) throw new EngineException($"{name}: Fortran-order arrays of rank {shape.Length} are not supported");
+        return new NpyArray(shape, data);
+    }
+
+    static float[] Transposed(float[] data, int rows, int cols)
+    {
+        // data holds a rows×cols C-order matrix (the Fortran layout of its cols×rows transpose).
+        var result = new float[data.Length];
+        for (int r = 0; r < rows; r++)
+            for (int c = 0; c < cols; c++) result[c * rows + r] = data[r * cols + c];
+        return result;
+    }
+
+    static Span<byte> ReadMore(Stream stream, int n, string name)
+    {
+        var buffer = new byte[n];
+        if (stream.ReadAtLeast(buffer, n, throwOnEndOfStream: false) < n) throw new EngineException($"{name}: truncated .npy data");
+        return buffer;
+    }
+
+    [GeneratedRegex(@"'descr'\s*:\s*'([<>|=]?[a-zA-Z]\d+)'")] private static partial Regex DescrPattern();
+    [GeneratedRegex(@"'fortran_order'\s*:\s*(True|False)")] private static partial Regex FortranPattern();
+    [GeneratedRegex(@"'shape'\s*:\s*\(([^)]*)\)")] private static partial Regex ShapePattern();
+
+    /// <summary>W1, b1, … of a network in the interchange layout.</summary>
+    public static IEnumerable<(string, NpyArray)> FromNetwork(Network network)
+    {
+        for (int l = 0; l < network.Layers.Count; l++)
+        {
+            var layer = network.Layers[l];
+            yield return ($"W{l + 1}", new NpyArray([layer.FanIn, layer.FanOut], network.Parameters.AsSpan(layer.WeightOffset, layer.WeightCount).ToArray()));
+            yield return ($"b{l + 1}", new NpyArray([layer.FanOut], network.Parameters.AsSpan(layer.BiasOffset, layer.FanOut).ToArray()));
+        }
+    }
+
+    /// <summary>
+    /// Builds a network from W1, b1, … W{n}, b{n}: the layer widths come from the shapes, which must chain
+    /// (fan_out of layer i = fan_in of layer i+1).
+    /// </summary>
+    public static Network ToNetwork(Dictionary<string, NpyArray> arrays, Activation hiddenActivation, string name)
+    {
+        int layers = 0;
+        while (arrays.ContainsKey($"W{layers + 1}")) layers++;
+        if (layers == 0) throw new EngineException($"{name}: no W1 array (expected W1, b1, W2, b2, ...)");
+        var widths = new List<int>();
+        for (int l = 1; l <= layers; l++)
+        {
+            var w = arrays[$"W{l}"];
+            if (w.Shape.Length != 2) throw new EngineException($"{name}: W{l} has shape ({string.Join(",", w.Shape)}), expected (fan_in, fan_out)");
+            if (!arrays.TryGetValue($"b{l}", out var b)) throw new EngineException($"{name}: W{l} has no b{l}");
+            if (b.Shape.Length != 1 || b.Shape[0] != w.Shape[1])
+                throw new EngineException($"{name}: b{l} has shape ({string.Join(",", b.Shape)}), expected ({w.Shape[1]},)");
+            if (l == 1) widths.Add(w.Shape[0]);
+            else if (w.Shape[0] != widths[^1])
+                throw new EngineException($"{name}: W{l} has fan_in {w.Shape[0]} but layer {l - 1} has fan_out {widths[^1]}");
+            widths.Add(w.Shape[1]);
+        }
+        var network = new Network(widths[0], widths.Skip(1).Take(layers - 1).ToArray(), widths[^1], hiddenActivation);
+        for (int l = 0; l < layers; l++)
+        {
+            var layer = network.Layers[l];
+            arrays[$"W{l + 1}"].Data.CopyTo(network.Parameters.AsSpan(layer.WeightOffset, layer.WeightCount));
+            arrays[$"b{l + 1}"].Data.CopyTo(network.Parameters.AsSpan(layer.BiasOffset, layer.FanOut));
+        }
+        return network;
+    }
+}

@@ -1,0 +1,115 @@
+using System.Diagnostics;
+using Engine.Data;
+using Engine.Evaluation;
+using Engine.Kernels;
+using Engine.Nn;
+using Engine.Numerics;
+
+namespace Engine.Training;
+
+/// <summary>
+/// Mini-batch gradient descent. An epoch visits every training example once: in file order with shuffling
+/// off, else in a Fisher–Yates permutation drawn from SplitMix64.ForStream(seed, Shuffle, epoch). The last
+/// batch may be smaller and is averaged over its own size; nothing is dropped.
+/// </summary>
+public sealed class Trainer
+{
+    readonly Network _network;
+    readonly IKernels _kernels;
+    readonly TrainingOptions _options;
+    readonly Workspace _workspace;
+    readonly float[] _batchInput;   // (B, inputWidth): gathered rows of a shuffled batch
+    readonly int[] _batchLabels;    // (B)
+
+    public Trainer(Network network, IKernels kernels, TrainingOptions options)
+    {
+        options.Validate();
+        _network = network;
+        _kernels = kernels;
+        _options = options;
+        _workspace = new Workspace(network, options.BatchSize);
+        _batchInput = new float[checked(options.BatchSize * network.InputWidth)];
+        _batchLabels = new int[options.BatchSize];
+    }
+
+    /// <summary>Trains for all epochs; <paramref name="onEpoch"/> sees each epoch's report as it ends.</summary>
+    public List<EpochReport> Train(Dataset train, Dataset? test, Action<EpochReport>? onEpoch = null)
+    {
+        CheckLabelled(train, _network);
+        if (test is not null) CheckLabelled(test, _network);
+        var reports = new List<EpochReport>();
+        for (int epoch = 1; epoch <= _options.Epochs; epoch++)
+        {
+            var (loss, seconds) = RunEpoch(train, epoch);
+            EvaluationResult? eval = test is null ? null : Evaluator.Evaluate(_network, _kernels, test);
+            var report = new EpochReport(epoch, loss, eval?.Accuracy, eval?.Loss, seconds);
+            reports.Add(report);
+            onEpoch?.Invoke(report);
+        }
+        return reports;
+    }
+
+    /// <summary>One pass over the training set; returns the mean cross-entropy seen and the seconds spent.</summary>
+    public (double MeanLoss, double Seconds) RunEpoch(Dataset train, int epoch)
+    {
+        int n = train.Count, d = train.Width, batch = _options.BatchSize;
+        int[]? order = null;
+        if (_options.Shuffle)
+        {
+            order = new int[n];
+            for (int i = 0; i < n; i++) order[i] = i;
+            SplitMix64.ForStream(_options.Seed, RandomStreams.Shuffle, (ulong)epoch).Shuffle(order);
+        }
+        double lossSum = 0;
+        var clock = Stopwatch.StartNew();
+        for (int start = 0; start < n; start += batch)
+        {
+            int rows = Math.Min(batch, n - start);
+            ReadOnlyMatrixView x;
+            ReadOnlySpan<int> y;
+            if (order is null)
+            {
+                x = new ReadOnlyMatrixView(train.Features.AsSpan(start * d, rows * d), rows, d);
+                y = train.Labels.AsSpan(start, rows);
+            }
+            else
+            {
+                for (int r = 0; r < rows; r++)
+                {
+                    int source = order[start + r];
+                    train.Row(source).CopyTo(_batchInput.AsSpan(r * d, d));
+                    _batchLabels[r] = train.Labels![source];
+                }
+                x = new ReadOnlyMatrixView(_batchInput.AsSpan(0, rows * d), rows, d);
+                y = _batchLabels.AsSpan(0, rows);
+            }
+            lossSum += Step(x, y);
+        }
+        return (lossSum / n, clock.Elapsed.TotalSeconds);
+    }
+
+    /// <summary>Forward, backward and update on one batch; returns the batch's summed cross-entropy.</summary>
+    public double Step(ReadOnlyMatrixView x, ReadOnlySpan<int> y)
+    {
+        double loss = _network.Forward(_kernels, x, y, _workspace);
+        _network.Backward(_kernels, x, y, _workspace);
+        Span<float> parameters = _network.Parameters;
+        Span<float> gradients = _workspace.Gradients;
+        foreach (var layer in _network.Layers)
+        {
+            _kernels.SgdUpdate(parameters.Slice(layer.WeightOffset, layer.WeightCount), gradients.Slice(layer.WeightOffset, layer.WeightCount), _options.LearningRate, _options.L2);
+            _kernels.SgdUpdate(layer.Bias(parameters), layer.Bias(gradients), _options.LearningRate, 0f);
+        }
+        return loss;
+    }
+
+    public static void CheckLabelled(Dataset data, Network network)
+    {
+        if (data.Labels is null) throw new EngineException($"{data.Source}: has no labels");
+        if (data.Width != network.InputWidth)
+            throw new EngineException($"{data.Source}: {data.Width} features per example, the network takes {network.InputWidth}");
+        for (int i = 0; i < data.Labels.Length; i++)
+            if (data.Labels[i] >= network.ClassCount)
+                throw new EngineException($"{data.Source}: example {i} has label {data.Labels[i]}, the network has {network.ClassCount} classes (0..{network.ClassCount - 1})");
+    }
+}
