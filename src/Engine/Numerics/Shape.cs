@@ -8,7 +8,7 @@ public static class Shape
     {
         if (rows < 0 || cols < 0)
             throw new ArgumentOutOfRangeException(nameof(rows), $"matrix shape {rows}x{cols} is negative");
-        if (stride < cols || stride < 1)
+        if (stride < cols || stride < 0)
             throw new ArgumentOutOfRangeException(nameof(stride), $"stride {stride} is smaller than {cols} columns");
         long needed = rows == 0 || cols == 0 ? 0 : (long)(rows - 1) * stride + cols;
         if (needed > length)

@@ -64,27 +64,39 @@ public static class ScalarMath
     /// </summary>
     public static float Tanh(float x)
     {
+        // Work on |x| and restore the sign last: tanh is odd, and this keeps tanh(−0) = −0.
         float a = MathF.Abs(x);
+        float t;
         if (a < TanhSeriesLimit)
         {
-            float x2 = x * x;
+            float a2 = a * a;
             float q = T8;
-            q = MathF.FusedMultiplyAdd(q, x2, T7);
-            q = MathF.FusedMultiplyAdd(q, x2, T6);
-            q = MathF.FusedMultiplyAdd(q, x2, T5);
-            q = MathF.FusedMultiplyAdd(q, x2, T4);
-            q = MathF.FusedMultiplyAdd(q, x2, T3);
-            q = MathF.FusedMultiplyAdd(q, x2, T2);
-            q = MathF.FusedMultiplyAdd(q, x2, T1);
-            return MathF.FusedMultiplyAdd(x * x2, q, x);
+            q = MathF.FusedMultiplyAdd(q, a2, T7);
+            q = MathF.FusedMultiplyAdd(q, a2, T6);
+            q = MathF.FusedMultiplyAdd(q, a2, T5);
+            q = MathF.FusedMultiplyAdd(q, a2, T4);
+            q = MathF.FusedMultiplyAdd(q, a2, T3);
+            q = MathF.FusedMultiplyAdd(q, a2, T2);
+            q = MathF.FusedMultiplyAdd(q, a2, T1);
+            t = MathF.FusedMultiplyAdd(a * a2, q, a);
         }
-        float e = Exp(2f * a);
-        float t = 1f - 2f / (e + 1f);
+        else
+        {
+            float e = Exp(2f * a);
+            t = 1f - 2f / (e + 1f);
+        }
         return MathF.CopySign(t, x);
     }
 
-    /// <summary>Logistic sigmoid 1/(1 + e^{−x}); σ(−Inf) = 0, σ(+Inf) = 1, σ(NaN) = NaN.</summary>
-    public static float Sigmoid(float x) => 1f / (1f + Exp(-x));
+    /// <summary>
+    /// Logistic sigmoid: with e = e^{−|x|}, 1/(1 + e) for x ≥ 0 and e/(1 + e) for x &lt; 0, so e never overflows
+    /// and tiny results (x below −87) keep their relative accuracy. σ(−Inf) = 0, σ(+Inf) = 1, σ(NaN) = NaN.
+    /// </summary>
+    public static float Sigmoid(float x)
+    {
+        float e = Exp(-MathF.Abs(x));
+        return x >= 0f ? 1f / (1f + e) : e / (1f + e);
+    }
 
     /// <summary>max(x, 0) with NaN propagated (MathF.Max semantics; ReLU(−0) = +0).</summary>
     public static float Relu(float x) => MathF.Max(x, 0f);
