@@ -16,7 +16,7 @@ static class TrainCommand
     // 8,000/2,000 split; see "Default hyperparameters" in the README for the reasoning.
     public const string DefaultHidden = "128";
     public const int DefaultEpochs = 30;
-    public const int DefaultBatch = 32;
+    public const int DefaultBatch = 16;
     public const float DefaultLearningRate = 0.1f;
     public const float DefaultL2 = 1e-4f;
     public const double DefaultValidationSplit = 0.2;
