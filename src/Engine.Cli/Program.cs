@@ -14,12 +14,17 @@ root.Subcommands.Add(InfoCommand.Create());
 ParseResult parsed = root.Parse(args);
 if (parsed.Errors.Count > 0)
 {
-    Console.Error.WriteLine($"engine: {parsed.Errors[0].Message} (see 'engine {string.Join(' ', CommandPath(parsed))} --help')");
+    // Name the word that did not parse when there is one (e.g. an unknown command or option).
+    var error = parsed.UnmatchedTokens.Count > 0
+        ? parsed.Errors.FirstOrDefault(e => e.Message.Contains($"'{parsed.UnmatchedTokens[0]}'")) ?? parsed.Errors[0]
+        : parsed.Errors[0];
+    Console.Error.WriteLine($"engine: {error.Message} (see '{string.Join(' ', CommandPath(parsed).Prepend("engine"))} --help')");
     return ExitCodes.Usage;
 }
 try
 {
-    return parsed.Invoke();
+    // Exceptions must reach the handlers below, not System.CommandLine's default handler (a stack trace).
+    return parsed.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
 }
 catch (UsageException e)
 {

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.IO.Compression;
 
 namespace Engine.Data;
 
@@ -16,9 +17,15 @@ public static class CsvReader
     {
         try
         {
-            using var reader = new StreamReader(path, detectEncodingFromByteOrderMarks: true);
+            using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
+            Span<byte> magic = stackalloc byte[2];
+            bool gzip = file.ReadAtLeast(magic, 2, throwOnEndOfStream: false) == 2 && magic[0] == 0x1F && magic[1] == 0x8B;
+            file.Position = 0;
+            using Stream stream = gzip ? new GZipStream(file, CompressionMode.Decompress) : file;
+            using var reader = new StreamReader(stream, detectEncodingFromByteOrderMarks: true);
             return Read(reader, path);
         }
+        catch (InvalidDataException e) { throw new EngineException($"{path}: corrupt gzip data ({e.Message})"); }
         catch (FileNotFoundException) { throw new EngineException($"{path}: file not found"); }
         catch (DirectoryNotFoundException) { throw new EngineException($"{path}: directory not found"); }
         catch (UnauthorizedAccessException) { throw new EngineException($"{path}: permission denied"); }
@@ -53,7 +60,7 @@ public static class CsvReader
                 int comma = rest.IndexOf(',');
                 ReadOnlySpan<char> field = (comma < 0 ? rest : rest[..comma]).Trim();
                 if (column >= columns.Length)
-                    throw new EngineException($"{name} line {lineNumber}: more than the header's {columns.Length} fields");
+                    throw new EngineException($"{name} line {lineNumber}, column {column + 1}: more than the header's {columns.Length} fields");
                 if (column == labelColumn)
                 {
                     if (!int.TryParse(field, NumberStyles.Integer, CultureInfo.InvariantCulture, out int label) || label < 0 || label > MaxLabel)
@@ -71,7 +78,7 @@ public static class CsvReader
                 rest = rest[(comma + 1)..];
             }
             if (column != columns.Length)
-                throw new EngineException($"{name} line {lineNumber}: {column} fields, the header has {columns.Length}");
+                throw new EngineException($"{name} line {lineNumber}, column {column + 1} ({columns[column]}): missing; the line has {column} fields, the header has {columns.Length}");
             count++;
         }
         if (count == 0) throw new EngineException($"{name}: no data rows after the header");

@@ -81,7 +81,13 @@ public static partial class Npz
         int headerLength;
         int prefix;
         if (major == 1) { headerLength = BinaryPrimitives.ReadUInt16LittleEndian(ReadMore(stream, 2, name)); prefix = 10; }
-        else if (major is 2 or 3) { headerLength = checked((int)BinaryPrimitives.ReadUInt32LittleEndian(ReadMore(stream, 4, name))); prefix = 12; }
+        else if (major is 2 or 3)
+        {
+            uint length32 = BinaryPrimitives.ReadUInt32LittleEndian(ReadMore(stream, 4, name));
+            if (length32 > 1 << 16) throw new EngineException($"{name}: .npy header of {length32} bytes is too long");
+            headerLength = (int)length32;
+            prefix = 12;
+        }
         else throw new EngineException($"{name}: .npy format version {major} is not supported");
         if (headerLength > 1 << 16) throw new EngineException($"{name}: .npy header of {headerLength} bytes is too long");
         string header = Encoding.Latin1.GetString(ReadMore(stream, headerLength, name));
@@ -105,7 +111,8 @@ public static partial class Npz
         if (length >= 0 && length - prefix - headerLength != dataBytes)
             throw new EngineException($"{name}: header says {string.Join("x", shape)} {dtype} = {dataBytes} bytes, the member holds {length - prefix - headerLength}");
 
-        byte[] raw = ReadMore(stream, (int)dataBytes, name).ToArray();
+        if (dataBytes > Array.MaxLength) throw new EngineException($"{name}: array of {dataBytes} bytes is too large");
+        byte[] raw = ReadGrowing(stream, (int)dataBytes, name);
         var data = new float[elements];
         for (long i = 0; i < elements; i++)
         {
@@ -126,6 +133,22 @@ public static partial class Npz
         for (int r = 0; r < rows; r++)
             for (int c = 0; c < cols; c++) result[c * rows + r] = data[r * cols + c];
         return result;
+    }
+
+    /// <summary>Reads exactly n bytes into a buffer that grows only as data arrives, so a lying header cannot
+    /// make the reader allocate what is not there.</summary>
+    static byte[] ReadGrowing(Stream stream, int n, string name)
+    {
+        var buffer = new byte[Math.Min(n, 1 << 20)];
+        int filled = 0;
+        while (filled < n)
+        {
+            if (filled == buffer.Length) Array.Resize(ref buffer, (int)Math.Min((long)buffer.Length * 2, n));
+            int read = stream.Read(buffer, filled, buffer.Length - filled);
+            if (read == 0) throw new EngineException($"{name}: truncated .npy data ({filled} of {n} bytes)");
+            filled += read;
+        }
+        return buffer;
     }
 
     static Span<byte> ReadMore(Stream stream, int n, string name)
