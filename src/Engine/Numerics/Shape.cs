@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace Engine.Numerics;
 
 /// <summary>Shape checks shared by every kernel; a failed check is a programming error.</summary>
@@ -18,5 +20,28 @@ public static class Shape
     public static void Require(bool condition, string message)
     {
         if (!condition) throw new ArgumentException(message);
+    }
+
+    /// <summary>Like <see cref="Require(bool, string)"/>, but the message is only formatted when the check fails,
+    /// so kernels can state their shapes without allocating on every call.</summary>
+    public static void Require(bool condition, [InterpolatedStringHandlerArgument(nameof(condition))] ref FailureMessage message)
+    {
+        if (!condition) throw new ArgumentException(message.ToStringAndClear());
+    }
+
+    [InterpolatedStringHandler]
+    public ref struct FailureMessage
+    {
+        DefaultInterpolatedStringHandler _text;
+
+        public FailureMessage(int literalLength, int formattedCount, bool condition, out bool shouldAppend)
+        {
+            shouldAppend = !condition;
+            _text = condition ? default : new DefaultInterpolatedStringHandler(literalLength, formattedCount);
+        }
+
+        public void AppendLiteral(string value) => _text.AppendLiteral(value);
+        public void AppendFormatted<T>(T value) => _text.AppendFormatted(value);
+        public string ToStringAndClear() => _text.ToStringAndClear();
     }
 }

@@ -95,8 +95,9 @@ public sealed class Trainer
         _network.Backward(_kernels, x, y, _workspace);
         Span<float> parameters = _network.Parameters;
         Span<float> gradients = _workspace.Gradients;
-        foreach (var layer in _network.Layers)
+        for (int l = 0; l < _network.Layers.Count; l++) // indexed: a foreach over the interface would allocate an enumerator
         {
+            DenseLayer layer = _network.Layers[l];
             _kernels.SgdUpdate(parameters.Slice(layer.WeightOffset, layer.WeightCount), gradients.Slice(layer.WeightOffset, layer.WeightCount), _options.LearningRate, _options.L2);
             _kernels.SgdUpdate(layer.Bias(parameters), layer.Bias(gradients), _options.LearningRate, 0f);
         }
