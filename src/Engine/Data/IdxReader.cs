@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.IO.Compression;
+using Engine.Serialization;
 
 namespace Engine.Data;
 
@@ -75,28 +76,11 @@ public static class IdxReader
         if (length is long total && total - headerLength != elements)
             throw new EngineException($"{name}: IDX header says {shape} = {elements} bytes of data, the file holds {total - headerLength}");
 
-        byte[] data = ReadGrowing(stream, (int)elements);
+        byte[] data = BoundedRead.UpTo(stream, (int)elements);
         if (data.Length < elements)
             throw new EngineException($"{name}: truncated: IDX header says {shape} = {elements} bytes of data, the file holds {data.Length}");
         if (stream.ReadByte() >= 0)
             throw new EngineException($"{name}: IDX header says {shape} = {elements} bytes of data, the file holds more");
         return new IdxArray(dims, data);
-    }
-
-    /// <summary>Reads up to <paramref name="expected"/> bytes; the buffer doubles only as data arrives.</summary>
-    static byte[] ReadGrowing(Stream stream, int expected)
-    {
-        var buffer = new byte[Math.Min(expected, 1 << 20)];
-        int filled = 0;
-        while (filled < expected)
-        {
-            if (filled == buffer.Length)
-                Array.Resize(ref buffer, (int)Math.Min((long)buffer.Length * 2, expected));
-            int n = stream.Read(buffer, filled, buffer.Length - filled);
-            if (n == 0) break;
-            filled += n;
-        }
-        if (filled < buffer.Length) Array.Resize(ref buffer, filled);
-        return buffer;
     }
 }

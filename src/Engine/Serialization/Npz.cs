@@ -112,7 +112,8 @@ public static partial class Npz
             throw new EngineException($"{name}: header says {string.Join("x", shape)} {dtype} = {dataBytes} bytes, the member holds {length - prefix - headerLength}");
 
         if (dataBytes > Array.MaxLength) throw new EngineException($"{name}: array of {dataBytes} bytes is too large");
-        byte[] raw = ReadGrowing(stream, (int)dataBytes, name);
+        byte[] raw = BoundedRead.UpTo(stream, (int)dataBytes);
+        if (raw.Length < dataBytes) throw new EngineException($"{name}: truncated .npy data ({raw.Length} of {dataBytes} bytes)");
         var data = new float[elements];
         for (long i = 0; i < elements; i++)
         {
@@ -133,22 +134,6 @@ public static partial class Npz
         for (int r = 0; r < rows; r++)
             for (int c = 0; c < cols; c++) result[c * rows + r] = data[r * cols + c];
         return result;
-    }
-
-    /// <summary>Reads exactly n bytes into a buffer that grows only as data arrives, so a lying header cannot
-    /// make the reader allocate what is not there.</summary>
-    static byte[] ReadGrowing(Stream stream, int n, string name)
-    {
-        var buffer = new byte[Math.Min(n, 1 << 20)];
-        int filled = 0;
-        while (filled < n)
-        {
-            if (filled == buffer.Length) Array.Resize(ref buffer, (int)Math.Min((long)buffer.Length * 2, n));
-            int read = stream.Read(buffer, filled, buffer.Length - filled);
-            if (read == 0) throw new EngineException($"{name}: truncated .npy data ({filled} of {n} bytes)");
-            filled += read;
-        }
-        return buffer;
     }
 
     static Span<byte> ReadMore(Stream stream, int n, string name)

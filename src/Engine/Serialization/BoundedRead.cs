@@ -1,0 +1,26 @@
+namespace Engine.Serialization;
+
+/// <summary>Reading a length that a file's header claims, without trusting the claim.</summary>
+public static class BoundedRead
+{
+    /// <summary>
+    /// Reads up to <paramref name="expected"/> bytes into a buffer that starts at 1 MiB and doubles only as
+    /// data actually arrives, so a header that lies about its size cannot make the reader allocate memory the
+    /// file does not back. The result is shorter than <paramref name="expected"/> when the stream ends early.
+    /// </summary>
+    public static byte[] UpTo(Stream stream, int expected)
+    {
+        var buffer = new byte[Math.Min(expected, 1 << 20)];
+        int filled = 0;
+        while (filled < expected)
+        {
+            if (filled == buffer.Length)
+                Array.Resize(ref buffer, (int)Math.Min((long)buffer.Length * 2, expected));
+            int n = stream.Read(buffer, filled, buffer.Length - filled);
+            if (n == 0) break;
+            filled += n;
+        }
+        if (filled < buffer.Length) Array.Resize(ref buffer, filled);
+        return buffer;
+    }
+}
