@@ -10,21 +10,26 @@ static class CommonOptions
     public static Option<string> Backend() => new("--backend")
     {
         Description = $"Kernel backend: {string.Join(", ", Backends.Names)}",
-        DefaultValueFactory = _ => "reference",
+        DefaultValueFactory = _ => Backends.Default,
+    };
+
+    public static Option<string?> Isa() => new("--isa")
+    {
+        Description = $"Force the simd backend's instruction set: avx512, avx2, vector, scalar or auto (default: ${InstructionSets.EnvironmentVariable}, else the best supported)",
     };
 
     public static Option<int> Threads() => new("--threads")
     {
-        Description = "Degree of parallelism (the reference backend is single-threaded)",
+        Description = "Degree of parallelism of the simd backend (the reference backend is single-threaded)",
         DefaultValueFactory = _ => Environment.ProcessorCount,
     };
 
     public static Option<string?> MetricsJson() => new("--metrics-json") { Description = "Write accuracy, per-class metrics and the confusion matrix as JSON to FILE" };
 
-    public static IKernels CreateBackend(string name, int threads)
+    public static IKernels CreateBackend(string name, int threads, string? isa)
     {
         if (threads < 1) throw new UsageException($"--threads must be at least 1, got {threads}");
-        try { return Backends.Create(name); }
+        try { return Backends.Create(name, threads, InstructionSets.Resolve(isa)); }
         catch (EngineException e) { throw new UsageException(e.Message); }
     }
 

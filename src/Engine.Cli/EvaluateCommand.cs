@@ -1,3 +1,4 @@
+using Engine.Kernels;
 using System.CommandLine;
 using Engine.Data;
 using Engine.Evaluation;
@@ -20,11 +21,12 @@ static class EvaluateCommand
         var data = DataOption();
         var backend = CommonOptions.Backend();
         var threads = CommonOptions.Threads();
+        var isa = CommonOptions.Isa();
         var metricsJson = CommonOptions.MetricsJson();
-        var command = new Command("evaluate", "Evaluate a saved model on labelled data") { model, data, backend, threads, metricsJson };
+        var command = new Command("evaluate", "Evaluate a saved model on labelled data") { model, data, backend, threads, isa, metricsJson };
         command.SetAction(p =>
         {
-            var kernels = CommonOptions.CreateBackend(p.GetValue(backend)!, p.GetValue(threads));
+            using IKernels kernels = CommonOptions.CreateBackend(p.GetValue(backend)!, p.GetValue(threads), p.GetValue(isa));
             string? metricsPath = p.GetValue(metricsJson);
             TrainCommand.RequireWritableDirectory(metricsPath, "--metrics-json");
             var loaded = ModelFile.Load(p.GetValue(model)!);

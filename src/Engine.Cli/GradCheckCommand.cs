@@ -14,14 +14,15 @@ static class GradCheckCommand
         var hidden = new Option<string>("--hidden") { Description = "Hidden widths of the small test network", DefaultValueFactory = _ => "6,5" };
         var activation = new Option<string>("--activation") { Description = "tanh, relu or sigmoid", DefaultValueFactory = _ => "tanh" };
         var backend = CommonOptions.Backend();
+        var isa = CommonOptions.Isa();
         var seed = new Option<ulong>("--seed") { DefaultValueFactory = _ => 1UL, Description = "Seed for weights and data" };
         var command = new Command("gradcheck", "Check every gradient tensor of a small network against central finite differences")
         {
-            hidden, activation, backend, seed,
+            hidden, activation, backend, isa, seed,
         };
         command.SetAction(p =>
         {
-            var kernels = CommonOptions.CreateBackend(p.GetValue(backend)!, 1);
+            using var kernels = CommonOptions.CreateBackend(p.GetValue(backend)!, 1, p.GetValue(isa));
             int[] widths = [7, .. CommonOptions.ParseHidden(p.GetValue(hidden)!), 4];
             var act = CommonOptions.ParseActivation(p.GetValue(activation)!);
             var results = GradientCheck.Run(kernels, widths, act, batch: 5, p.GetValue(seed));

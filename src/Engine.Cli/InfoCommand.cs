@@ -22,7 +22,10 @@ static class InfoCommand
             o.WriteLine($"cores        {Environment.ProcessorCount} (default --threads)");
             o.WriteLine($"x86 isa      AVX-512F {Avx512F.IsSupported}, AVX2 {Avx2.IsSupported}, FMA {Fma.IsSupported}");
             o.WriteLine($"vectors      Vector512 accelerated {Vector512.IsHardwareAccelerated}, Vector256 accelerated {Vector256.IsHardwareAccelerated}, Vector<float>.Count {Vector<float>.Count}");
-            o.WriteLine($"backends     {string.Join(", ", Backends.Names)} (reference: scalar, single-threaded; the specification)");
+            o.WriteLine($"isa paths    {string.Join(", ", Enum.GetValues<InstructionSet>().Select(i => $"{i.Name()} {(InstructionSets.IsSupported(i) ? "yes" : "no")}"))}");
+            string forced = Environment.GetEnvironmentVariable(InstructionSets.EnvironmentVariable) ?? "";
+            o.WriteLine($"chosen isa   {InstructionSets.Resolve(null).Name()}{(forced.Length > 0 ? $" (forced by {InstructionSets.EnvironmentVariable}={forced})" : " (best supported; force with --isa or " + InstructionSets.EnvironmentVariable + ")")}");
+            o.WriteLine($"backends     {string.Join(", ", Backends.Names)} (default {Backends.Default}; reference: scalar, single-threaded, the specification)");
             return ExitCodes.Success;
         });
         return command;

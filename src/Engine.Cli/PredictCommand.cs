@@ -1,3 +1,4 @@
+using Engine.Kernels;
 using System.CommandLine;
 using System.Globalization;
 using System.Text;
@@ -17,10 +18,11 @@ static class PredictCommand
         var output = new Option<string?>("--out") { Description = "Write predictions CSV here (default: standard output)" };
         var backend = CommonOptions.Backend();
         var threads = CommonOptions.Threads();
-        var command = new Command("predict", "Predict classes and class probabilities with a saved model") { model, data, output, backend, threads };
+        var isa = CommonOptions.Isa();
+        var command = new Command("predict", "Predict classes and class probabilities with a saved model") { model, data, output, backend, threads, isa };
         command.SetAction(p =>
         {
-            var kernels = CommonOptions.CreateBackend(p.GetValue(backend)!, p.GetValue(threads));
+            using IKernels kernels = CommonOptions.CreateBackend(p.GetValue(backend)!, p.GetValue(threads), p.GetValue(isa));
             string? outPath = p.GetValue(output);
             TrainCommand.RequireWritableDirectory(outPath, "--out");
             var loaded = ModelFile.Load(p.GetValue(model)!);

@@ -34,6 +34,7 @@ static class TrainCommand
         var seed = new Option<ulong>("--seed") { Description = "Seed for initial weights, shuffling and validation split", DefaultValueFactory = _ => 0UL };
         var backend = CommonOptions.Backend();
         var threads = CommonOptions.Threads();
+        var isa = CommonOptions.Isa();
         var shuffle = new Option<bool>("--shuffle") { Description = "Shuffle every epoch (false: batches in file order)", DefaultValueFactory = _ => true, Arity = ArgumentArity.ZeroOrOne };
         var validationSplit = new Option<double?>("--validation-split") { Description = $"Hold out this fraction of the training data for evaluation (used when there is no --test; default {DefaultValidationSplit} when the data has no test split)" };
         var scale = new Option<float?>("--scale") { Description = "Divide inputs by this value (default: the largest value in the training set)" };
@@ -45,7 +46,7 @@ static class TrainCommand
 
         var command = new Command("train", "Train a network and report accuracy, per-class sensitivity/specificity and the confusion matrix")
         {
-            data, test, hidden, activation, epochs, batch, lr, l2, seed, backend, threads, shuffle, validationSplit,
+            data, test, hidden, activation, epochs, batch, lr, l2, seed, backend, threads, isa, shuffle, validationSplit,
             scale, standardize, output, metricsJson, init, exportNpz,
         };
         command.SetAction(p =>
@@ -54,7 +55,7 @@ static class TrainCommand
             try { options.Validate(); } catch (EngineException e) { throw new UsageException(e.Message); }
             int[] hiddenWidths = CommonOptions.ParseHidden(p.GetValue(hidden)!);
             Activation act = CommonOptions.ParseActivation(p.GetValue(activation)!);
-            IKernels kernels = CommonOptions.CreateBackend(p.GetValue(backend)!, p.GetValue(threads));
+            using IKernels kernels = CommonOptions.CreateBackend(p.GetValue(backend)!, p.GetValue(threads), p.GetValue(isa));
             double? split = p.GetValue(validationSplit);
             if (split is double s && !(s > 0 && s < 1)) throw new UsageException($"--validation-split must be between 0 and 1 (exclusive), got {s}");
             float? divisor = p.GetValue(scale);

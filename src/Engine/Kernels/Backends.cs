@@ -1,15 +1,24 @@
 using Engine.Kernels.Reference;
+using Engine.Kernels.Simd;
 
 namespace Engine.Kernels;
 
 /// <summary>The registry of backends selectable at run time with <c>--backend</c>.</summary>
 public static class Backends
 {
-    public static IReadOnlyList<string> Names { get; } = ["reference"];
+    public const string Default = "simd";
 
-    public static IKernels Create(string name) => name.Trim().ToLowerInvariant() switch
+    public static IReadOnlyList<string> Names { get; } = ["simd", "reference"];
+
+    /// <summary>
+    /// Creates a backend. <paramref name="threads"/> is the simd backend's degree of parallelism (the reference
+    /// is single-threaded); <paramref name="isa"/> forces an instruction-set path (null: ENGINE_ISA, else the best).
+    /// Dispose the result when done (the simd backend owns worker threads).
+    /// </summary>
+    public static IKernels Create(string name, int threads = 1, InstructionSet? isa = null) => name.Trim().ToLowerInvariant() switch
     {
         "reference" => ReferenceKernels.Instance,
+        "simd" => new SimdKernels(isa ?? InstructionSets.Resolve(null), threads),
         _ => throw new EngineException($"unknown backend '{name}' (available: {string.Join(", ", Names)})"),
     };
 }

@@ -7,8 +7,11 @@ namespace Engine.Kernels;
 /// interface; <c>reference</c> (scalar, the specification) and later <c>simd</c> implement it and must
 /// agree bit for bit, per the numerics contract in the README.
 /// </summary>
-public interface IKernels
+public interface IKernels : IDisposable
 {
+    /// <summary>Backends that own resources (the simd backend's worker threads) release them here.</summary>
+    void IDisposable.Dispose() { }
+
     /// <summary>Backend name as given to <c>--backend</c>.</summary>
     string Name { get; }
 
