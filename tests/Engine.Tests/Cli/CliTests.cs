@@ -302,7 +302,7 @@ public sealed class CliTests : IDisposable
         int correct = Enumerable.Range(0, classes).Sum(c => confusion[c][c]);
         Assert.Equal((double)correct / samples, accuracy, 1e-9);
 
-        Assert.Equal("reference", m.GetProperty("backend").GetString());
+        Assert.Equal(Engine.Kernels.Backends.Default, m.GetProperty("backend").GetString());
         Assert.Equal(1, m.GetProperty("threads").GetInt32());
         Assert.True(m.TryGetProperty("seed", out _));
         Assert.Equal(JsonValueKind.Array, m.GetProperty("epochs").ValueKind);

@@ -1,11 +1,13 @@
+using Engine.Kernels;
 using Engine.Kernels.Reference;
+using Engine.Numerics;
 using Engine.Kernels.Simd;
 using Engine.Training;
 
 namespace Engine.Tests.Kernels;
 
 /// <summary>
-/// The vector exp/tanh/sigmoid against their scalar twins, bit for bit, on every forced width, every length
+/// The vector exp/tanh/sigmoid against their scalar twins, bit for bit, on every instruction-set path, every length
 /// 0..256 (so every block and tail path runs), random values across the whole range and the edge values.
 /// </summary>
 public class VectorMathTests
@@ -31,29 +33,37 @@ public class VectorMathTests
     static bool SameBits(float a, float b) =>
         float.IsNaN(a) ? float.IsNaN(b) : BitConverter.SingleToInt32Bits(a) == BitConverter.SingleToInt32Bits(b);
 
-    public static IEnumerable<object[]> Widths() => [[VectorWidth.Scalar], [VectorWidth.Bits256], [VectorWidth.Bits512]];
+    public static IEnumerable<object[]> Paths() =>
+        Enum.GetValues<InstructionSet>().Where(InstructionSets.IsSupported).Select(i => new object[] { i });
+
+    static void ExpOn(SimdKernels k, Span<float> x) => k.Exp(x);
+    static void TanhOn(SimdKernels k, Span<float> x) => k.ActivationForward(Activation.Tanh, new MatrixView(x, 1, x.Length));
+    static void SigmoidOn(SimdKernels k, Span<float> x) => k.ActivationForward(Activation.Sigmoid, new MatrixView(x, 1, x.Length));
+
+    delegate void Apply(SimdKernels kernels, Span<float> x);
 
     [Theory]
-    [MemberData(nameof(Widths))]
-    public void Vector_kernels_equal_their_scalar_twins_bit_for_bit(VectorWidth width)
+    [MemberData(nameof(Paths))]
+    public void Vector_kernels_equal_their_scalar_twins_bit_for_bit(InstructionSet isa)
     {
-        var kernels = new (string Name, Action<Span<float>, VectorWidth> Vector, Func<float, float> Scalar)[]
+        using var simd = new SimdKernels(isa, 1);
+        var kernels = new (string Name, Apply Vector, Func<float, float> Scalar)[]
         {
-            ("exp", ElementWise.Exp, ScalarMath.Exp),
-            ("tanh", ElementWise.Tanh, ScalarMath.Tanh),
-            ("sigmoid", ElementWise.Sigmoid, ScalarMath.Sigmoid),
+            ("exp", ExpOn, ScalarMath.Exp),
+            ("tanh", TanhOn, ScalarMath.Tanh),
+            ("sigmoid", SigmoidOn, ScalarMath.Sigmoid),
         };
         foreach (var (name, vector, scalar) in kernels)
             for (int length = 0; length <= 256; length++)
             {
                 float[] x = Values(length, (ulong)length * 31 + 7);
                 float[] got = (float[])x.Clone();
-                vector(got, width);
+                vector(simd, got);
                 for (int i = 0; i < length; i++)
                 {
                     float expected = scalar(x[i]);
                     Assert.True(SameBits(got[i], expected),
-                        $"{name} width {width} length {length} [{i}]: x = {x[i]:R} gives {got[i]:R}, scalar {expected:R}");
+                        $"{name} {isa} length {length} [{i}]: x = {x[i]:R} gives {got[i]:R}, scalar {expected:R}");
                 }
             }
     }
@@ -69,11 +79,12 @@ public class VectorMathTests
             xs.Add(-BitConverter.Int32BitsToSingle(bits));
         }
         float[] x = xs.ToArray();
-        foreach (var (vector, scalar) in new (Action<Span<float>, VectorWidth>, Func<float, float>)[]
-                 { (ElementWise.Exp, ScalarMath.Exp), (ElementWise.Tanh, ScalarMath.Tanh), (ElementWise.Sigmoid, ScalarMath.Sigmoid) })
+        using var simd = new SimdKernels(InstructionSets.Best, 1);
+        foreach (var (vector, scalar) in new (Apply, Func<float, float>)[]
+                 { (ExpOn, ScalarMath.Exp), (TanhOn, ScalarMath.Tanh), (SigmoidOn, ScalarMath.Sigmoid) })
         {
             float[] got = (float[])x.Clone();
-            vector(got, ElementWise.Best);
+            vector(simd, got);
             for (int i = 0; i < x.Length; i++)
                 if (!SameBits(got[i], scalar(x[i])))
                     Assert.Fail($"x = {x[i]:R}: vector {got[i]:R}, scalar {scalar(x[i]):R}");

@@ -1,12 +1,13 @@
-using Engine.Kernels.Reference;
 using Engine.Numerics;
 
 namespace Engine.Kernels.Simd;
 
 /// <summary>
-/// The performance backend: blocked, packed, multi-threaded GEMM and vectorised element-wise kernels, each
-/// computing exactly the bits of <see cref="ReferenceKernels"/> (the numerics contract), on every
-/// instruction-set path and thread count.
+/// The performance backend: blocked, packed, multi-threaded GEMM (<see cref="PackedGemm"/>) and vectorised
+/// element-wise kernels (<see cref="ElementWise{TVec}"/>), each computing exactly the bits of the reference
+/// backend (the numerics contract) on every instruction-set path and thread count.
+/// Thread safety: one instance serves one caller at a time (it owns packing buffers and a worker pool);
+/// give each concurrent trainer or predictor its own instance.
 /// </summary>
 public sealed class SimdKernels : IKernels
 {
@@ -14,24 +15,87 @@ public sealed class SimdKernels : IKernels
     public InstructionSet InstructionSet { get; }
     public int Threads { get; }
 
+    readonly PackedGemm _gemm;
+    readonly IElementWise _ew;
+
     public SimdKernels(InstructionSet isa, int threads)
     {
         if (threads < 1) throw new EngineException($"threads must be at least 1, got {threads}");
         if (!InstructionSets.IsSupported(isa)) throw new EngineException($"instruction set {isa.Name()} is not supported on this CPU");
         InstructionSet = isa;
         Threads = threads;
+        _gemm = new PackedGemm(isa, threads);
+        _ew = ElementWise<VScalar>.For(isa);
     }
 
-    public void Dispose() { }
+    public void Dispose() => _gemm.Dispose();
 
-    // Placeholder while the packed GEMM and vector kernels land: the reference twins.
-    readonly ReferenceKernels _r = ReferenceKernels.Instance;
-    public void Gemm(Transpose transA, Transpose transB, ReadOnlyMatrixView a, ReadOnlyMatrixView b, MatrixView c, bool accumulate) => _r.Gemm(transA, transB, a, b, c, accumulate);
-    public void AddBiasToRows(MatrixView z, ReadOnlySpan<float> bias) => _r.AddBiasToRows(z, bias);
-    public void ActivationForward(Activation activation, MatrixView z) => _r.ActivationForward(activation, z);
-    public void ActivationBackward(Activation activation, ReadOnlyMatrixView output, MatrixView gradient) => _r.ActivationBackward(activation, output, gradient);
-    public double SoftmaxCrossEntropy(ReadOnlyMatrixView logits, ReadOnlySpan<int> labels, MatrixView probabilities) => _r.SoftmaxCrossEntropy(logits, labels, probabilities);
-    public void SoftmaxCrossEntropyBackward(ReadOnlyMatrixView probabilities, ReadOnlySpan<int> labels, float scale, MatrixView dLogits) => _r.SoftmaxCrossEntropyBackward(probabilities, labels, scale, dLogits);
-    public void ColumnSums(ReadOnlyMatrixView m, Span<float> sums) => _r.ColumnSums(m, sums);
-    public void SgdUpdate(Span<float> weights, ReadOnlySpan<float> gradient, float learningRate, float l2) => _r.SgdUpdate(weights, gradient, learningRate, l2);
+    public void Gemm(Transpose transA, Transpose transB, ReadOnlyMatrixView a, ReadOnlyMatrixView b, MatrixView c, bool accumulate) =>
+        _gemm.Multiply(transA, transB, a, b, c, accumulate);
+
+    public void AddBiasToRows(MatrixView z, ReadOnlySpan<float> bias)
+    {
+        Shape.Require(bias.Length == z.Cols, $"bias has {bias.Length} entries for {z.Cols} columns");
+        for (int i = 0; i < z.Rows; i++) _ew.AddBias(z.Row(i), bias);
+    }
+
+    public void ActivationForward(Activation activation, MatrixView z)
+    {
+        for (int i = 0; i < z.Rows; i++) _ew.Activate(activation, z.Row(i));
+    }
+
+    public void ActivationBackward(Activation activation, ReadOnlyMatrixView output, MatrixView gradient)
+    {
+        Shape.Require(output.Rows == gradient.Rows && output.Cols == gradient.Cols, "activation output and gradient shapes differ");
+        for (int i = 0; i < gradient.Rows; i++) _ew.ActivationBackward(activation, output.Row(i), gradient.Row(i));
+    }
+
+    public double SoftmaxCrossEntropy(ReadOnlyMatrixView logits, ReadOnlySpan<int> labels, MatrixView probabilities)
+    {
+        Shape.Require(probabilities.Rows == logits.Rows && probabilities.Cols == logits.Cols, "softmax output shape differs from logits");
+        Shape.Require(labels.IsEmpty || labels.Length == logits.Rows, $"{labels.Length} labels for {logits.Rows} rows");
+        double lossSum = 0;
+        for (int i = 0; i < logits.Rows; i++)
+        {
+            ReadOnlySpan<float> z = logits.Row(i);
+            Span<float> p = probabilities.Row(i);
+            float max = float.NegativeInfinity;
+            for (int j = 0; j < z.Length; j++) max = MathF.Max(max, z[j]);
+            _ew.ExpShifted(z, max, p);
+            float sum = 0f;
+            for (int j = 0; j < p.Length; j++) sum += p[j]; // the reference's order
+            _ew.Divide(p, sum);
+            if (!labels.IsEmpty) lossSum += MathF.Log(sum) - (z[labels[i]] - max);
+        }
+        return lossSum;
+    }
+
+    public void SoftmaxCrossEntropyBackward(ReadOnlyMatrixView probabilities, ReadOnlySpan<int> labels, float scale, MatrixView dLogits)
+    {
+        Shape.Require(labels.Length == probabilities.Rows, $"{labels.Length} labels for {probabilities.Rows} rows");
+        Shape.Require(dLogits.Rows == probabilities.Rows && dLogits.Cols == probabilities.Cols, "dLogits shape differs from probabilities");
+        for (int i = 0; i < probabilities.Rows; i++)
+        {
+            _ew.Scale(probabilities.Row(i), scale, dLogits.Row(i));
+            int y = labels[i];
+            // Like the reference, a label outside the row changes nothing (callers validate labels first).
+            if ((uint)y < (uint)probabilities.Cols) dLogits[i, y] = (probabilities[i, y] - 1f) * scale;
+        }
+    }
+
+    public void ColumnSums(ReadOnlyMatrixView m, Span<float> sums)
+    {
+        Shape.Require(sums.Length == m.Cols, $"{sums.Length} sums for {m.Cols} columns");
+        sums.Clear();
+        for (int i = 0; i < m.Rows; i++) _ew.Accumulate(sums, m.Row(i));
+    }
+
+    public void SgdUpdate(Span<float> weights, ReadOnlySpan<float> gradient, float learningRate, float l2)
+    {
+        Shape.Require(weights.Length == gradient.Length, "weights and gradient lengths differ");
+        _ew.Sgd(weights, gradient, learningRate, l2);
+    }
+
+    /// <summary>x = exp(x) with this backend's vector exp (exposed for tests of the exp kernel).</summary>
+    internal void Exp(Span<float> x) => _ew.Exp(x);
 }

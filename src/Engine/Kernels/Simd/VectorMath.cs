@@ -8,7 +8,6 @@ namespace Engine.Kernels.Simd;
 /// Vector twins of <see cref="ScalarMath"/>: the same operations in the same order on every lane, so each lane
 /// returns exactly the bits the scalar function returns (tested over lengths 0..256 and edge values). Both
 /// branches of a piecewise function are computed and one is selected per lane, as the scalar code would pick.
-/// First part of the simd backend (issue 3); the element-wise drivers below choose 512-, 256-bit or scalar.
 /// </summary>
 public static class VectorMath
 {
@@ -120,56 +119,5 @@ public static class VectorMath
         var e = Exp(-Vector256.AndNot(x, Vector256.Create(-0f)));
         var one = Vector256.Create(1f);
         return Vector256.ConditionalSelect(Vector256.GreaterThanOrEqual(x, Vector256<float>.Zero), one / (one + e), e / (one + e));
-    }
-}
-
-/// <summary>Which vector width an element-wise driver may use; narrower paths can be forced for testing.</summary>
-public enum VectorWidth
-{
-    Scalar = 0,
-    Bits256 = 256,
-    Bits512 = 512,
-}
-
-/// <summary>Element-wise drivers: 512-bit blocks, then 256-bit blocks, then a scalar tail (bit-identical anyway).</summary>
-public static class ElementWise
-{
-    public static VectorWidth Best =>
-        Vector512.IsHardwareAccelerated ? VectorWidth.Bits512 : Vector256.IsHardwareAccelerated ? VectorWidth.Bits256 : VectorWidth.Scalar;
-
-    public static void Tanh(Span<float> values, VectorWidth width)
-    {
-        int i = 0;
-        if (width >= VectorWidth.Bits512 && Vector512.IsHardwareAccelerated)
-            for (; i + Vector512<float>.Count <= values.Length; i += Vector512<float>.Count)
-                VectorMath.Tanh(Vector512.Create(values.Slice(i, Vector512<float>.Count))).CopyTo(values.Slice(i));
-        if (width >= VectorWidth.Bits256 && Vector256.IsHardwareAccelerated)
-            for (; i + Vector256<float>.Count <= values.Length; i += Vector256<float>.Count)
-                VectorMath.Tanh(Vector256.Create(values.Slice(i, Vector256<float>.Count))).CopyTo(values.Slice(i));
-        for (; i < values.Length; i++) values[i] = ScalarMath.Tanh(values[i]);
-    }
-
-    public static void Sigmoid(Span<float> values, VectorWidth width)
-    {
-        int i = 0;
-        if (width >= VectorWidth.Bits512 && Vector512.IsHardwareAccelerated)
-            for (; i + Vector512<float>.Count <= values.Length; i += Vector512<float>.Count)
-                VectorMath.Sigmoid(Vector512.Create(values.Slice(i, Vector512<float>.Count))).CopyTo(values.Slice(i));
-        if (width >= VectorWidth.Bits256 && Vector256.IsHardwareAccelerated)
-            for (; i + Vector256<float>.Count <= values.Length; i += Vector256<float>.Count)
-                VectorMath.Sigmoid(Vector256.Create(values.Slice(i, Vector256<float>.Count))).CopyTo(values.Slice(i));
-        for (; i < values.Length; i++) values[i] = ScalarMath.Sigmoid(values[i]);
-    }
-
-    public static void Exp(Span<float> values, VectorWidth width)
-    {
-        int i = 0;
-        if (width >= VectorWidth.Bits512 && Vector512.IsHardwareAccelerated)
-            for (; i + Vector512<float>.Count <= values.Length; i += Vector512<float>.Count)
-                VectorMath.Exp(Vector512.Create(values.Slice(i, Vector512<float>.Count))).CopyTo(values.Slice(i));
-        if (width >= VectorWidth.Bits256 && Vector256.IsHardwareAccelerated)
-            for (; i + Vector256<float>.Count <= values.Length; i += Vector256<float>.Count)
-                VectorMath.Exp(Vector256.Create(values.Slice(i, Vector256<float>.Count))).CopyTo(values.Slice(i));
-        for (; i < values.Length; i++) values[i] = ScalarMath.Exp(values[i]);
     }
 }

@@ -1,0 +1,179 @@
+using System.Runtime.InteropServices;
+using Engine.Kernels.Reference;
+
+namespace Engine.Kernels.Simd;
+
+/// <summary>Row-level element-wise kernels of the simd backend, one implementation per vector type.</summary>
+internal interface IElementWise
+{
+    void AddBias(Span<float> row, ReadOnlySpan<float> bias);
+    void Activate(Activation activation, Span<float> row);
+    void ActivationBackward(Activation activation, ReadOnlySpan<float> output, Span<float> gradient);
+    /// <summary>p = exp(z − max) for the whole row.</summary>
+    void ExpShifted(ReadOnlySpan<float> z, float max, Span<float> p);
+    /// <summary>p /= sum.</summary>
+    void Divide(Span<float> p, float sum);
+    /// <summary>d = p · scale.</summary>
+    void Scale(ReadOnlySpan<float> p, float scale, Span<float> d);
+    /// <summary>sums += row, element by element.</summary>
+    void Accumulate(Span<float> sums, ReadOnlySpan<float> row);
+    /// <summary>w = fma(−lr, fma(l2, w, g), w).</summary>
+    void Sgd(Span<float> w, ReadOnlySpan<float> g, float learningRate, float l2);
+    /// <summary>x = exp(x) (for tests of the vector exp).</summary>
+    void Exp(Span<float> x);
+}
+
+/// <summary>
+/// Each method runs whole vectors, then finishes the tail with the scalar twin. Every vector lane performs the
+/// scalar reference's operations in the same order, so the result is bit-identical to ReferenceKernels.
+/// </summary>
+internal sealed unsafe class ElementWise<TVec> : IElementWise where TVec : struct, IVec<TVec>
+{
+    static int W => TVec.Count;
+
+    public void AddBias(Span<float> row, ReadOnlySpan<float> bias)
+    {
+        fixed (float* z = row, b = bias)
+        {
+            int n = row.Length, j = 0;
+            for (; j + W <= n; j += W) TVec.Store(TVec.Add(TVec.Load(z + j), TVec.Load(b + j)), z + j);
+            for (; j < n; j++) z[j] += b[j];
+        }
+    }
+
+    public void Activate(Activation activation, Span<float> row)
+    {
+        fixed (float* z = row)
+        {
+            int n = row.Length, j = 0;
+            switch (activation)
+            {
+                case Activation.Identity: return;
+                case Activation.Tanh:
+                    for (; j + W <= n; j += W) TVec.Store(TVec.Tanh(TVec.Load(z + j)), z + j);
+                    for (; j < n; j++) z[j] = ScalarMath.Tanh(z[j]);
+                    return;
+                case Activation.Relu:
+                    for (; j + W <= n; j += W) TVec.Store(TVec.Max(TVec.Load(z + j), TVec.Zero), z + j);
+                    for (; j < n; j++) z[j] = ScalarMath.Relu(z[j]);
+                    return;
+                case Activation.Sigmoid:
+                    for (; j + W <= n; j += W) TVec.Store(TVec.Sigmoid(TVec.Load(z + j)), z + j);
+                    for (; j < n; j++) z[j] = ScalarMath.Sigmoid(z[j]);
+                    return;
+                default: throw new ArgumentOutOfRangeException(nameof(activation));
+            }
+        }
+    }
+
+    public void ActivationBackward(Activation activation, ReadOnlySpan<float> output, Span<float> gradient)
+    {
+        fixed (float* a = output, g = gradient)
+        {
+            int n = gradient.Length, j = 0;
+            var one = TVec.Broadcast(1f);
+            switch (activation)
+            {
+                case Activation.Identity: return;
+                case Activation.Tanh: // g · fma(−a, a, 1)
+                    for (; j + W <= n; j += W)
+                    {
+                        var aj = TVec.Load(a + j);
+                        TVec.Store(TVec.Multiply(TVec.Load(g + j), TVec.Fma(TVec.Subtract(TVec.Zero, aj), aj, one)), g + j);
+                    }
+                    for (; j < n; j++) g[j] *= MathF.FusedMultiplyAdd(-a[j], a[j], 1f);
+                    return;
+                case Activation.Relu: // a > 0 ? g : 0
+                    for (; j + W <= n; j += W) TVec.Store(TVec.WherePositive(TVec.Load(a + j), TVec.Load(g + j)), g + j);
+                    for (; j < n; j++) g[j] = a[j] > 0f ? g[j] : 0f;
+                    return;
+                case Activation.Sigmoid: // g · (a · (1 − a))
+                    for (; j + W <= n; j += W)
+                    {
+                        var aj = TVec.Load(a + j);
+                        TVec.Store(TVec.Multiply(TVec.Load(g + j), TVec.Multiply(aj, TVec.Subtract(one, aj))), g + j);
+                    }
+                    for (; j < n; j++) g[j] *= a[j] * (1f - a[j]);
+                    return;
+                default: throw new ArgumentOutOfRangeException(nameof(activation));
+            }
+        }
+    }
+
+    public void ExpShifted(ReadOnlySpan<float> logits, float max, Span<float> probabilities)
+    {
+        fixed (float* z = logits, p = probabilities)
+        {
+            int n = logits.Length, j = 0;
+            var m = TVec.Broadcast(max);
+            for (; j + W <= n; j += W) TVec.Store(TVec.Exp(TVec.Subtract(TVec.Load(z + j), m)), p + j);
+            for (; j < n; j++) p[j] = ScalarMath.Exp(z[j] - max);
+        }
+    }
+
+    public void Divide(Span<float> values, float divisor)
+    {
+        fixed (float* p = values)
+        {
+            int n = values.Length, j = 0;
+            var s = TVec.Broadcast(divisor);
+            for (; j + W <= n; j += W) TVec.Store(TVec.Divide(TVec.Load(p + j), s), p + j);
+            for (; j < n; j++) p[j] /= divisor;
+        }
+    }
+
+    public void Scale(ReadOnlySpan<float> values, float scale, Span<float> result)
+    {
+        fixed (float* p = values, d = result)
+        {
+            int n = values.Length, j = 0;
+            var s = TVec.Broadcast(scale);
+            for (; j + W <= n; j += W) TVec.Store(TVec.Multiply(TVec.Load(p + j), s), d + j);
+            for (; j < n; j++) d[j] = p[j] * scale;
+        }
+    }
+
+    public void Accumulate(Span<float> sums, ReadOnlySpan<float> row)
+    {
+        fixed (float* s = sums, r = row)
+        {
+            int n = row.Length, j = 0;
+            for (; j + W <= n; j += W) TVec.Store(TVec.Add(TVec.Load(s + j), TVec.Load(r + j)), s + j);
+            for (; j < n; j++) s[j] += r[j];
+        }
+    }
+
+    public void Sgd(Span<float> weights, ReadOnlySpan<float> gradient, float learningRate, float l2)
+    {
+        fixed (float* w = weights, g = gradient)
+        {
+            int n = weights.Length, j = 0;
+            var minusLr = TVec.Broadcast(-learningRate);
+            var lambda = TVec.Broadcast(l2);
+            for (; j + W <= n; j += W)
+            {
+                var wj = TVec.Load(w + j);
+                TVec.Store(TVec.Fma(minusLr, TVec.Fma(lambda, wj, TVec.Load(g + j)), wj), w + j);
+            }
+            for (; j < n; j++) w[j] = MathF.FusedMultiplyAdd(-learningRate, MathF.FusedMultiplyAdd(l2, w[j], g[j]), w[j]);
+        }
+    }
+
+    public void Exp(Span<float> values)
+    {
+        fixed (float* x = values)
+        {
+            int n = values.Length, j = 0;
+            for (; j + W <= n; j += W) TVec.Store(TVec.Exp(TVec.Load(x + j)), x + j);
+            for (; j < n; j++) x[j] = ScalarMath.Exp(x[j]);
+        }
+    }
+
+    public static IElementWise For(InstructionSet isa) => isa switch
+    {
+        InstructionSet.Avx512 => new ElementWise<V512>(),
+        InstructionSet.Avx2 => new ElementWise<V256>(),
+        InstructionSet.Vector => new ElementWise<VPortable>(),
+        _ => new ElementWise<VScalar>(),
+    };
+}

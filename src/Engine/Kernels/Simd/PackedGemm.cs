@@ -1,0 +1,242 @@
+using System.Runtime.CompilerServices;
+using Engine.Numerics;
+
+namespace Engine.Kernels.Simd;
+
+/// <summary>
+/// Block sizes per instruction set (MR×NR is the micro-kernel tile; MR = 6 rows, NR = 2 vectors).
+/// Cache arithmetic for this CPU (Zen 5: L1d 48 KiB, L2 1 MiB per core, L3 shared):
+/// - KC: the B micro-panel (KC×NR floats) stays in L1 while the kernel sweeps the A block:
+///   AVX-512 256×32×4 B = 32 KiB (+ A micro-panel 6×256×4 = 6 KiB) fits 48 KiB; AVX2 256×16×4 = 16 KiB.
+/// - MC: the packed A block (MC×KC) stays in L2: 144×256×4 B = 144 KiB, a seventh of L2, leaving room for B
+///   panels streaming through. MC is a multiple of MR.
+/// - NC: the packed B block (KC×NC) lives in L3: 256×2048×4 B = 2 MiB.
+/// </summary>
+internal readonly record struct BlockSizes(int MR, int NR, int KC, int MC, int NC)
+{
+    public static BlockSizes For(InstructionSet isa) => isa switch
+    {
+        InstructionSet.Avx512 => new(6, 32, 256, 144, 2048),
+        InstructionSet.Avx2 => new(6, 16, 256, 144, 2048),
+        InstructionSet.Vector => new(6, 2 * System.Numerics.Vector<float>.Count, 256, 144, 2048),
+        _ => new(6, 2, 256, 144, 2048),
+    };
+}
+
+/// <summary>
+/// Blocked SGEMM in the BLIS structure: loops over NC (columns of C), KC (the shared dimension), MC (rows), then
+/// NR×MR tiles computed by <see cref="MicroKernel{TVec}"/> from packed, zero-padded panels. Threads split the rows
+/// or the columns of C, never K, so each element's fma sequence is the reference's. One instance per backend;
+/// calls must not overlap.
+/// </summary>
+internal sealed unsafe class PackedGemm : IParallelWork, IDisposable
+{
+    /// <summary>Products smaller than this many flops run on one thread: waking a worker costs more.</summary>
+    const long MinFlopsPerThread = 1L << 20;
+
+    readonly InstructionSet _isa;
+    readonly BlockSizes _bs;
+    readonly WorkerPool _pool;
+    readonly float[][] _packedA;   // per thread: MC×KC (+ alignment slack), pinned
+    readonly float[][] _packedB;   // per thread: KC×NC
+    readonly float[][] _edgeTile;  // per thread: MR×NR
+
+    // The call in progress (set by Multiply, read by the parts).
+    float* _a, _b, _c;
+    int _lda, _ldb, _ldc, _m, _n, _k;
+    bool _transA, _transB, _accumulate, _splitColumns;
+
+    public PackedGemm(InstructionSet isa, int threads)
+    {
+        _isa = isa;
+        _bs = BlockSizes.For(isa);
+        _pool = new WorkerPool(threads);
+        _packedA = new float[threads][];
+        _packedB = new float[threads][];
+        _edgeTile = new float[threads][];
+        for (int t = 0; t < threads; t++)
+        {
+            _packedA[t] = GC.AllocateUninitializedArray<float>(_bs.MC * _bs.KC + 16, pinned: true);
+            _packedB[t] = GC.AllocateUninitializedArray<float>(_bs.KC * _bs.NC + 16, pinned: true);
+            _edgeTile[t] = GC.AllocateUninitializedArray<float>(_bs.MR * _bs.NR + 16, pinned: true);
+        }
+    }
+
+    public void Dispose() => _pool.Dispose();
+
+    public void Multiply(Transpose transA, Transpose transB, ReadOnlyMatrixView a, ReadOnlyMatrixView b, MatrixView c, bool accumulate)
+    {
+        int m = transA == Transpose.No ? a.Rows : a.Cols;
+        int k = transA == Transpose.No ? a.Cols : a.Rows;
+        int kb = transB == Transpose.No ? b.Rows : b.Cols;
+        int n = transB == Transpose.No ? b.Cols : b.Rows;
+        Shape.Require(k == kb, $"GEMM inner dimensions differ: op(A) is {m}x{k}, op(B) is {kb}x{n}");
+        Shape.Require(c.Rows == m && c.Cols == n, $"GEMM output is {c.Rows}x{c.Cols}, expected {m}x{n}");
+        if (m == 0 || n == 0) return;
+        fixed (float* pa = a.Data, pb = b.Data, pc = c.Data)
+        {
+            if (k == 0)
+            {
+                if (!accumulate)
+                    for (int i = 0; i < m; i++) new Span<float>(pc + (long)i * c.Stride, n).Clear();
+                return;
+            }
+            _a = pa; _b = pb; _c = pc;
+            _lda = a.Stride; _ldb = b.Stride; _ldc = c.Stride;
+            _m = m; _n = n; _k = k;
+            _transA = transA == Transpose.Yes; _transB = transB == Transpose.Yes; _accumulate = accumulate;
+
+            long flops = 2L * m * n * k;
+            int parts = (int)Math.Clamp(flops / MinFlopsPerThread, 1, _pool.Threads);
+            // Split the longer side of C, in whole tiles.
+            _splitColumns = (n + _bs.NR - 1) / _bs.NR >= (m + _bs.MR - 1) / _bs.MR;
+            int tiles = _splitColumns ? (n + _bs.NR - 1) / _bs.NR : (m + _bs.MR - 1) / _bs.MR;
+            parts = Math.Min(parts, tiles);
+            _pool.Run(this, parts);
+            _a = _b = _c = null;
+        }
+    }
+
+    public void Execute(int part, int parts)
+    {
+        int rowStart = 0, rowEnd = _m, colStart = 0, colEnd = _n;
+        if (_splitColumns) (colStart, colEnd) = Range(_n, _bs.NR, part, parts);
+        else (rowStart, rowEnd) = Range(_m, _bs.MR, part, parts);
+        if (rowStart >= rowEnd || colStart >= colEnd) return;
+        switch (_isa)
+        {
+            case InstructionSet.Avx512: Compute<V512>(part, rowStart, rowEnd, colStart, colEnd); break;
+            case InstructionSet.Avx2: Compute<V256>(part, rowStart, rowEnd, colStart, colEnd); break;
+            case InstructionSet.Vector: Compute<VPortable>(part, rowStart, rowEnd, colStart, colEnd); break;
+            default: Compute<VScalar>(part, rowStart, rowEnd, colStart, colEnd); break;
+        }
+    }
+
+    /// <summary>Part p of [0, total) in whole units, as even as possible.</summary>
+    static (int Start, int End) Range(int total, int unit, int part, int parts)
+    {
+        int units = (total + unit - 1) / unit;
+        int start = (int)((long)units * part / parts) * unit;
+        int end = (int)((long)units * (part + 1) / parts) * unit;
+        return (Math.Min(start, total), Math.Min(end, total));
+    }
+
+    static float* Aligned(float[] pinned) => (float*)(((nint)Unsafe.AsPointer(ref pinned[0]) + 63) & ~(nint)63);
+
+    void Compute<TVec>(int part, int rowStart, int rowEnd, int colStart, int colEnd) where TVec : struct, IVec<TVec>
+    {
+        int MR = _bs.MR, NR = _bs.NR, KC = _bs.KC, MC = _bs.MC, NC = _bs.NC;
+        float* packedA = Aligned(_packedA[part]);
+        float* packedB = Aligned(_packedB[part]);
+        float* edge = Aligned(_edgeTile[part]);
+        for (int jc = colStart; jc < colEnd; jc += NC)
+        {
+            int nc = Math.Min(NC, colEnd - jc);
+            for (int pc = 0; pc < _k; pc += KC)
+            {
+                int kc = Math.Min(KC, _k - pc);
+                PackB(packedB, pc, kc, jc, nc, NR);
+                bool loadC = pc > 0 || _accumulate;
+                for (int ic = rowStart; ic < rowEnd; ic += MC)
+                {
+                    int mc = Math.Min(MC, rowEnd - ic);
+                    PackA(packedA, ic, mc, pc, kc, MR);
+                    for (int jr = 0; jr < nc; jr += NR)
+                    {
+                        int nr = Math.Min(NR, nc - jr);
+                        for (int ir = 0; ir < mc; ir += MR)
+                        {
+                            int mr = Math.Min(MR, mc - ir);
+                            float* cTile = _c + (long)(ic + ir) * _ldc + jc + jr;
+                            if (mr == MR && nr == NR)
+                            {
+                                MicroKernel<TVec>.Run(kc, packedA + ir * kc, packedB + jr * kc, cTile, _ldc, loadC);
+                            }
+                            else
+                            {
+                                // Edge tile: run the full kernel on a scratch tile, copy the valid part in and out.
+                                if (loadC)
+                                    for (int r = 0; r < mr; r++)
+                                        new ReadOnlySpan<float>(cTile + (long)r * _ldc, nr).CopyTo(new Span<float>(edge + r * NR, nr));
+                                MicroKernel<TVec>.Run(kc, packedA + ir * kc, packedB + jr * kc, edge, NR, loadC);
+                                for (int r = 0; r < mr; r++)
+                                    new ReadOnlySpan<float>(edge + r * NR, nr).CopyTo(new Span<float>(cTile + (long)r * _ldc, nr));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>op(A)[ic..ic+mc, pc..pc+kc] → micro-panels of MR rows: panel p holds kc steps of MR floats.</summary>
+    void PackA(float* dst, int ic, int mc, int pc, int kc, int MR)
+    {
+        for (int ir = 0; ir < mc; ir += MR)
+        {
+            float* panel = dst + ir * kc;
+            int rows = Math.Min(MR, mc - ir);
+            if (!_transA)
+            {
+                for (int r = 0; r < MR; r++)
+                {
+                    if (r < rows)
+                    {
+                        float* src = _a + (long)(ic + ir + r) * _lda + pc;
+                        for (int k = 0; k < kc; k++) panel[k * MR + r] = src[k];
+                    }
+                    else
+                    {
+                        for (int k = 0; k < kc; k++) panel[k * MR + r] = 0f;
+                    }
+                }
+            }
+            else
+            {
+                for (int k = 0; k < kc; k++)
+                {
+                    float* src = _a + (long)(pc + k) * _lda + ic + ir;
+                    float* d = panel + k * MR;
+                    int r = 0;
+                    for (; r < rows; r++) d[r] = src[r];
+                    for (; r < MR; r++) d[r] = 0f;
+                }
+            }
+        }
+    }
+
+    /// <summary>op(B)[pc..pc+kc, jc..jc+nc] → micro-panels of NR columns: panel p holds kc steps of NR floats.</summary>
+    void PackB(float* dst, int pc, int kc, int jc, int nc, int NR)
+    {
+        for (int jr = 0; jr < nc; jr += NR)
+        {
+            float* panel = dst + jr * kc;
+            int cols = Math.Min(NR, nc - jr);
+            if (!_transB)
+            {
+                for (int k = 0; k < kc; k++)
+                {
+                    float* src = _b + (long)(pc + k) * _ldb + jc + jr;
+                    float* d = panel + k * NR;
+                    new ReadOnlySpan<float>(src, cols).CopyTo(new Span<float>(d, cols));
+                    if (cols < NR) new Span<float>(d + cols, NR - cols).Clear();
+                }
+            }
+            else
+            {
+                for (int col = 0; col < NR; col++)
+                {
+                    if (col < cols)
+                    {
+                        float* src = _b + (long)(jc + jr + col) * _ldb + pc;
+                        for (int k = 0; k < kc; k++) panel[k * NR + col] = src[k];
+                    }
+                    else
+                    {
+                        for (int k = 0; k < kc; k++) panel[k * NR + col] = 0f;
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,96 @@
+namespace Engine.Kernels.Simd;
+
+/// <summary>A piece of work split into parts; part 0 runs on the calling thread.</summary>
+internal interface IParallelWork
+{
+    void Execute(int part, int parts);
+}
+
+/// <summary>
+/// A persistent pool with an explicit degree of parallelism: threads − 1 workers that live as long as the
+/// backend, each running one part per <see cref="Run"/>, while the caller runs part 0. No Task, no
+/// allocation per call, no nesting (a part never calls Run). Not re-entrant: one Run at a time per pool.
+/// </summary>
+internal sealed class WorkerPool : IDisposable
+{
+    readonly Thread[] _workers;
+    readonly ManualResetEventSlim[] _start;
+    readonly ManualResetEventSlim _done = new(false, spinCount: 2000);
+    IParallelWork? _work;
+    int _parts;
+    int _pending;
+    Exception? _failure;
+    volatile bool _disposed;
+
+    public int Threads { get; }
+
+    public WorkerPool(int threads)
+    {
+        Threads = threads;
+        _workers = new Thread[threads - 1];
+        _start = new ManualResetEventSlim[threads - 1];
+        for (int w = 0; w < _workers.Length; w++)
+        {
+            _start[w] = new ManualResetEventSlim(false, spinCount: 2000);
+            int index = w;
+            _workers[w] = new Thread(() => WorkerLoop(index)) { IsBackground = true, Name = $"engine-worker-{w + 1}" };
+            _workers[w].Start();
+        }
+    }
+
+    /// <summary>Runs parts 0..parts−1 (parts ≤ Threads) and returns when all are done.</summary>
+    public void Run(IParallelWork work, int parts)
+    {
+        if (parts <= 1 || _workers.Length == 0)
+        {
+            work.Execute(0, 1);
+            return;
+        }
+        parts = Math.Min(parts, Threads);
+        _work = work;
+        _parts = parts;
+        _failure = null;
+        _pending = parts - 1;
+        _done.Reset();
+        for (int w = 0; w < parts - 1; w++) _start[w].Set();
+        try
+        {
+            work.Execute(0, parts);
+        }
+        finally
+        {
+            _done.Wait();
+            _work = null;
+        }
+        if (_failure is not null) throw new AggregateException("a worker failed", _failure);
+    }
+
+    void WorkerLoop(int index)
+    {
+        while (true)
+        {
+            _start[index].Wait();
+            _start[index].Reset();
+            if (_disposed) return;
+            try
+            {
+                _work!.Execute(index + 1, _parts);
+            }
+            catch (Exception e)
+            {
+                _failure = e;
+            }
+            if (Interlocked.Decrement(ref _pending) == 0) _done.Set();
+        }
+    }
+
+    public void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        foreach (var s in _start) s.Set();
+        foreach (var t in _workers) t.Join();
+        foreach (var s in _start) s.Dispose();
+        _done.Dispose();
+    }
+}
