@@ -150,7 +150,7 @@ internal sealed unsafe class PackedGemm : IParallelWork, IDisposable
                             float* cTile = _c + (long)(ic + ir) * _ldc + jc + jr;
                             if (mr == MR && nr == NR)
                             {
-                                MicroKernel<TVec>.Run(kc, packedA + ir * kc, packedB + jr * kc, cTile, _ldc, loadC);
+                                Kernel<TVec>(kc, packedA + ir * kc, packedB + jr * kc, cTile, _ldc, loadC);
                             }
                             else
                             {
@@ -158,7 +158,7 @@ internal sealed unsafe class PackedGemm : IParallelWork, IDisposable
                                 if (loadC)
                                     for (int r = 0; r < mr; r++)
                                         new ReadOnlySpan<float>(cTile + (long)r * _ldc, nr).CopyTo(new Span<float>(edge + r * NR, nr));
-                                MicroKernel<TVec>.Run(kc, packedA + ir * kc, packedB + jr * kc, edge, NR, loadC);
+                                Kernel<TVec>(kc, packedA + ir * kc, packedB + jr * kc, edge, NR, loadC);
                                 for (int r = 0; r < mr; r++)
                                     new ReadOnlySpan<float>(edge + r * NR, nr).CopyTo(new Span<float>(cTile + (long)r * _ldc, nr));
                             }
@@ -167,6 +167,14 @@ internal sealed unsafe class PackedGemm : IParallelWork, IDisposable
                 }
             }
         }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void Kernel<TVec>(int kc, float* a, float* b, float* c, int ldc, bool loadC) where TVec : struct, IVec<TVec>
+    {
+        if (typeof(TVec) == typeof(V512)) MicroKernel512.Run(kc, a, b, c, ldc, loadC);
+        else if (typeof(TVec) == typeof(V256)) MicroKernel256.Run(kc, a, b, c, ldc, loadC);
+        else MicroKernel<TVec>.Run(kc, a, b, c, ldc, loadC);
     }
 
     /// <summary>op(A)[ic..ic+mc, pc..pc+kc] → micro-panels of MR rows: panel p holds kc steps of MR floats.</summary>
