@@ -8,8 +8,9 @@ namespace Engine.Kernels.Simd;
 /// Contract (after BLIS's KernelsHowTo):
 /// - Computes one MR×NR tile of C, MR = 6 rows and NR = 2 vectors of columns, held in 12 accumulators.
 /// - <c>a</c> is a packed micro-panel of op(A): kc steps of MR consecutive floats (column k of the tile's rows).
-///   <c>b</c> is a packed micro-panel of op(B): kc steps of NR consecutive floats (row k of the tile's columns).
-///   Both are zero-padded by the packing routines, so edge tiles need no special case here.
+///   <c>b</c> holds kc rows of NR consecutive floats, <c>ldb</c> floats apart: a packed micro-panel (ldb = NR)
+///   or, when packing would not pay, B itself (ldb = its row stride). Packed panels are zero-padded, so edge
+///   tiles need no special case here.
 /// - When <c>loadC</c> is false the accumulators start at +0 and C is not read; otherwise they start at C.
 /// - Every element is updated acc = fma(a[i,k], b[k,j], acc) for k = 0..kc−1 in order and stored once: the
 ///   numerics contract's sequence, so a K split into KC blocks (store, reload, go on) gives the reference's bits.
@@ -22,7 +23,7 @@ internal static unsafe class MicroKernel<TVec> where TVec : struct, IVec<TVec>
     public static int NR => 2 * TVec.Count;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining | MethodImplOptions.AggressiveOptimization)]
-    public static void Run(int kc, float* a, float* b, float* c, int ldc, bool loadC)
+    public static void Run(int kc, float* a, float* b, int ldb, float* c, int ldc, bool loadC)
     {
         int n = TVec.Count;
         TVec c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51;
@@ -55,7 +56,7 @@ internal static unsafe class MicroKernel<TVec> where TVec : struct, IVec<TVec>
             ai = TVec.Broadcast(a[5]);
             c50 = TVec.Fma(ai, b0, c50); c51 = TVec.Fma(ai, b1, c51);
             a += MR;
-            b += 2 * n;
+            b += ldb;
         }
         TVec.Store(c00, c); TVec.Store(c01, c + n);
         TVec.Store(c10, c + ldc); TVec.Store(c11, c + ldc + n);

@@ -135,7 +135,11 @@ internal sealed unsafe class PackedGemm : IParallelWork, IDisposable
             for (int pc = 0; pc < _k; pc += KC)
             {
                 int kc = Math.Min(KC, _k - pc);
-                PackB(packedB, pc, kc, jc, nc, NR);
+                // Small-M products (one MC block: the network's forward X·W) use each B panel once, so packing
+                // it is a pure extra copy: full panels of an untransposed B are read in place instead.
+                bool directB = !_transB && rowEnd - rowStart <= MC;
+                if (directB) PackB(packedB, pc, kc, jc + nc / NR * NR, nc % NR, NR, offset: nc / NR * NR);
+                else PackB(packedB, pc, kc, jc, nc, NR, offset: 0);
                 bool loadC = pc > 0 || _accumulate;
                 for (int ic = rowStart; ic < rowEnd; ic += MC)
                 {
@@ -144,13 +148,17 @@ internal sealed unsafe class PackedGemm : IParallelWork, IDisposable
                     for (int jr = 0; jr < nc; jr += NR)
                     {
                         int nr = Math.Min(NR, nc - jr);
+                        float* bPanel;
+                        int ldb;
+                        if (directB && nr == NR) { bPanel = _b + (long)pc * _ldb + jc + jr; ldb = _ldb; }
+                        else { bPanel = packedB + jr * kc; ldb = NR; }
                         for (int ir = 0; ir < mc; ir += MR)
                         {
                             int mr = Math.Min(MR, mc - ir);
                             float* cTile = _c + (long)(ic + ir) * _ldc + jc + jr;
                             if (mr == MR && nr == NR)
                             {
-                                Kernel<TVec>(kc, packedA + ir * kc, packedB + jr * kc, cTile, _ldc, loadC);
+                                Kernel<TVec>(kc, packedA + ir * kc, bPanel, ldb, cTile, _ldc, loadC);
                             }
                             else
                             {
@@ -158,7 +166,7 @@ internal sealed unsafe class PackedGemm : IParallelWork, IDisposable
                                 if (loadC)
                                     for (int r = 0; r < mr; r++)
                                         new ReadOnlySpan<float>(cTile + (long)r * _ldc, nr).CopyTo(new Span<float>(edge + r * NR, nr));
-                                Kernel<TVec>(kc, packedA + ir * kc, packedB + jr * kc, edge, NR, loadC);
+                                Kernel<TVec>(kc, packedA + ir * kc, bPanel, ldb, edge, NR, loadC);
                                 for (int r = 0; r < mr; r++)
                                     new ReadOnlySpan<float>(edge + r * NR, nr).CopyTo(new Span<float>(cTile + (long)r * _ldc, nr));
                             }
@@ -170,11 +178,11 @@ internal sealed unsafe class PackedGemm : IParallelWork, IDisposable
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static void Kernel<TVec>(int kc, float* a, float* b, float* c, int ldc, bool loadC) where TVec : struct, IVec<TVec>
+    static void Kernel<TVec>(int kc, float* a, float* b, int ldb, float* c, int ldc, bool loadC) where TVec : struct, IVec<TVec>
     {
-        if (typeof(TVec) == typeof(V512)) MicroKernel512.Run(kc, a, b, c, ldc, loadC);
-        else if (typeof(TVec) == typeof(V256)) MicroKernel256.Run(kc, a, b, c, ldc, loadC);
-        else MicroKernel<TVec>.Run(kc, a, b, c, ldc, loadC);
+        if (typeof(TVec) == typeof(V512)) MicroKernel512.Run(kc, a, b, ldb, c, ldc, loadC);
+        else if (typeof(TVec) == typeof(V256)) MicroKernel256.Run(kc, a, b, ldb, c, ldc, loadC);
+        else MicroKernel<TVec>.Run(kc, a, b, ldb, c, ldc, loadC);
     }
 
     /// <summary>op(A)[ic..ic+mc, pc..pc+kc] → micro-panels of MR rows: panel p holds kc steps of MR floats.</summary>
@@ -213,12 +221,15 @@ internal sealed unsafe class PackedGemm : IParallelWork, IDisposable
         }
     }
 
-    /// <summary>op(B)[pc..pc+kc, jc..jc+nc] → micro-panels of NR columns: panel p holds kc steps of NR floats.</summary>
-    void PackB(float* dst, int pc, int kc, int jc, int nc, int NR)
+    /// <summary>
+    /// op(B)[pc..pc+kc, jc..jc+nc] → micro-panels of NR columns: panel p holds kc steps of NR floats, at
+    /// dst + (offset + p·NR)·kc (offset: where these columns sit in the block, so panel addresses stay uniform).
+    /// </summary>
+    void PackB(float* dst, int pc, int kc, int jc, int nc, int NR, int offset)
     {
         for (int jr = 0; jr < nc; jr += NR)
         {
-            float* panel = dst + jr * kc;
+            float* panel = dst + (offset + jr) * kc;
             int cols = Math.Min(NR, nc - jr);
             if (!_transB)
             {
