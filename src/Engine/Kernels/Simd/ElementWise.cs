@@ -1,4 +1,4 @@
-using System.Runtime.InteropServices;
+using System.Runtime.CompilerServices;
 using Engine.Kernels.Reference;
 
 namespace Engine.Kernels.Simd;
@@ -26,11 +26,13 @@ internal interface IElementWise
 /// <summary>
 /// Each method runs whole vectors, then finishes the tail with the scalar twin. Every vector lane performs the
 /// scalar reference's operations in the same order, so the result is bit-identical to ReferenceKernels.
+/// AggressiveOptimization: hot loops over Vector512 are far too slow at tier 0, so they are compiled fully at once.
 /// </summary>
 internal sealed unsafe class ElementWise<TVec> : IElementWise where TVec : struct, IVec<TVec>
 {
     static int W => TVec.Count;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void AddBias(Span<float> row, ReadOnlySpan<float> bias)
     {
         fixed (float* z = row, b = bias)
@@ -41,6 +43,7 @@ internal sealed unsafe class ElementWise<TVec> : IElementWise where TVec : struc
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Activate(Activation activation, Span<float> row)
     {
         fixed (float* z = row)
@@ -66,6 +69,7 @@ internal sealed unsafe class ElementWise<TVec> : IElementWise where TVec : struc
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void ActivationBackward(Activation activation, ReadOnlySpan<float> output, Span<float> gradient)
     {
         fixed (float* a = output, g = gradient)
@@ -100,6 +104,7 @@ internal sealed unsafe class ElementWise<TVec> : IElementWise where TVec : struc
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void ExpShifted(ReadOnlySpan<float> logits, float max, Span<float> probabilities)
     {
         fixed (float* z = logits, p = probabilities)
@@ -111,6 +116,7 @@ internal sealed unsafe class ElementWise<TVec> : IElementWise where TVec : struc
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Divide(Span<float> values, float divisor)
     {
         fixed (float* p = values)
@@ -122,6 +128,7 @@ internal sealed unsafe class ElementWise<TVec> : IElementWise where TVec : struc
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Scale(ReadOnlySpan<float> values, float scale, Span<float> result)
     {
         fixed (float* p = values, d = result)
@@ -133,6 +140,7 @@ internal sealed unsafe class ElementWise<TVec> : IElementWise where TVec : struc
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Accumulate(Span<float> sums, ReadOnlySpan<float> row)
     {
         fixed (float* s = sums, r = row)
@@ -143,6 +151,7 @@ internal sealed unsafe class ElementWise<TVec> : IElementWise where TVec : struc
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Sgd(Span<float> weights, ReadOnlySpan<float> gradient, float learningRate, float l2)
     {
         fixed (float* w = weights, g = gradient)
@@ -159,6 +168,7 @@ internal sealed unsafe class ElementWise<TVec> : IElementWise where TVec : struc
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Exp(Span<float> values)
     {
         fixed (float* x = values)

@@ -4,7 +4,8 @@ using System.Runtime.Intrinsics;
 namespace Engine.Kernels.Simd;
 
 /// <summary>
-/// The AVX-512 micro-kernel written with plain Vector512 locals (same contract as <see cref="MicroKernel{TVec}"/>):
+/// The AVX-512 micro-kernel, 8×32 (16 accumulators of 32 registers; 8 rows divide the usual batch sizes), written
+/// with plain Vector512 locals (same contract as <see cref="MicroKernel{TVec}"/> but MR = 8):
 /// with struct-wrapped vectors the JIT copies every second accumulator through a scratch register.
 /// </summary>
 internal static unsafe class MicroKernel512
@@ -12,7 +13,7 @@ internal static unsafe class MicroKernel512
     [MethodImpl(MethodImplOptions.AggressiveInlining | MethodImplOptions.AggressiveOptimization)]
     public static void Run(int kc, float* a, float* b, int ldb, float* c, int ldc, bool loadC)
     {
-        Vector512<float> c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51;
+        Vector512<float> c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51, c60, c61, c70, c71;
         if (loadC)
         {
             c00 = Vector512.Load(c); c01 = Vector512.Load(c + 16);
@@ -21,10 +22,12 @@ internal static unsafe class MicroKernel512
             c30 = Vector512.Load(c + 3 * ldc); c31 = Vector512.Load(c + 3 * ldc + 16);
             c40 = Vector512.Load(c + 4 * ldc); c41 = Vector512.Load(c + 4 * ldc + 16);
             c50 = Vector512.Load(c + 5 * ldc); c51 = Vector512.Load(c + 5 * ldc + 16);
+            c60 = Vector512.Load(c + 6 * ldc); c61 = Vector512.Load(c + 6 * ldc + 16);
+            c70 = Vector512.Load(c + 7 * ldc); c71 = Vector512.Load(c + 7 * ldc + 16);
         }
         else
         {
-            c00 = c01 = c10 = c11 = c20 = c21 = c30 = c31 = c40 = c41 = c50 = c51 = Vector512<float>.Zero;
+            c00 = c01 = c10 = c11 = c20 = c21 = c30 = c31 = c40 = c41 = c50 = c51 = c60 = c61 = c70 = c71 = Vector512<float>.Zero;
         }
         for (int k = 0; k < kc; k++)
         {
@@ -47,7 +50,13 @@ internal static unsafe class MicroKernel512
             Vector512<float> a5 = Vector512.Create(a[5]);
             c50 = Vector512.FusedMultiplyAdd(a5, b0, c50);
             c51 = Vector512.FusedMultiplyAdd(a5, b1, c51);
-            a += 6;
+            Vector512<float> a6 = Vector512.Create(a[6]);
+            c60 = Vector512.FusedMultiplyAdd(a6, b0, c60);
+            c61 = Vector512.FusedMultiplyAdd(a6, b1, c61);
+            Vector512<float> a7 = Vector512.Create(a[7]);
+            c70 = Vector512.FusedMultiplyAdd(a7, b0, c70);
+            c71 = Vector512.FusedMultiplyAdd(a7, b1, c71);
+            a += 8;
             b += ldb;
         }
         c00.Store(c); c01.Store(c + 16);
@@ -56,5 +65,7 @@ internal static unsafe class MicroKernel512
         c30.Store(c + 3 * ldc); c31.Store(c + 3 * ldc + 16);
         c40.Store(c + 4 * ldc); c41.Store(c + 4 * ldc + 16);
         c50.Store(c + 5 * ldc); c51.Store(c + 5 * ldc + 16);
+        c60.Store(c + 6 * ldc); c61.Store(c + 6 * ldc + 16);
+        c70.Store(c + 7 * ldc); c71.Store(c + 7 * ldc + 16);
     }
 }

@@ -4,7 +4,8 @@ using Engine.Numerics;
 namespace Engine.Kernels.Simd;
 
 /// <summary>
-/// Block sizes per instruction set (MR×NR is the micro-kernel tile; MR = 6 rows, NR = 2 vectors).
+/// Block sizes per instruction set (MR×NR is the micro-kernel tile: NR = 2 vectors; MR = 8 rows with AVX-512's
+/// 32 registers, 6 with AVX2's 16).
 /// Cache arithmetic for this CPU (Zen 5: L1d 48 KiB, L2 1 MiB per core, L3 shared):
 /// - KC: the B micro-panel (KC×NR floats) stays in L1 while the kernel sweeps the A block:
 ///   AVX-512 256×32×4 B = 32 KiB (+ A micro-panel 6×256×4 = 6 KiB) fits 48 KiB; AVX2 256×16×4 = 16 KiB.
@@ -16,7 +17,7 @@ internal readonly record struct BlockSizes(int MR, int NR, int KC, int MC, int N
 {
     public static BlockSizes For(InstructionSet isa) => isa switch
     {
-        InstructionSet.Avx512 => new(6, 32, 256, 144, 2048),
+        InstructionSet.Avx512 => new(8, 32, 256, 144, 2048),
         InstructionSet.Avx2 => new(6, 16, 256, 144, 2048),
         InstructionSet.Vector => new(6, 2 * System.Numerics.Vector<float>.Count, 256, 144, 2048),
         _ => new(6, 2, 256, 144, 2048),
@@ -123,6 +124,7 @@ internal sealed unsafe class PackedGemm : IParallelWork, IDisposable
 
     static float* Aligned(float[] pinned) => (float*)(((nint)Unsafe.AsPointer(ref pinned[0]) + 63) & ~(nint)63);
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     void Compute<TVec>(int part, int rowStart, int rowEnd, int colStart, int colEnd) where TVec : struct, IVec<TVec>
     {
         int MR = _bs.MR, NR = _bs.NR, KC = _bs.KC, MC = _bs.MC, NC = _bs.NC;
@@ -186,6 +188,7 @@ internal sealed unsafe class PackedGemm : IParallelWork, IDisposable
     }
 
     /// <summary>op(A)[ic..ic+mc, pc..pc+kc] → micro-panels of MR rows: panel p holds kc steps of MR floats.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     void PackA(float* dst, int ic, int mc, int pc, int kc, int MR)
     {
         for (int ir = 0; ir < mc; ir += MR)
@@ -225,6 +228,7 @@ internal sealed unsafe class PackedGemm : IParallelWork, IDisposable
     /// op(B)[pc..pc+kc, jc..jc+nc] → micro-panels of NR columns: panel p holds kc steps of NR floats, at
     /// dst + (offset + p·NR)·kc (offset: where these columns sit in the block, so panel addresses stay uniform).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     void PackB(float* dst, int pc, int kc, int jc, int nc, int NR, int offset)
     {
         for (int jr = 0; jr < nc; jr += NR)
