@@ -29,7 +29,11 @@ static class CommonOptions
     public static IKernels CreateBackend(string name, int threads, string? isa)
     {
         if (threads < 1) throw new UsageException($"--threads must be at least 1, got {threads}");
-        try { return Backends.Create(name, threads, InstructionSets.Resolve(isa)); }
+        try
+        {
+            bool simd = name.Trim().Equals("simd", StringComparison.OrdinalIgnoreCase);
+            return Backends.Create(name, threads, simd ? InstructionSets.Resolve(isa) : null);
+        }
         catch (EngineException e) { throw new UsageException(e.Message); }
     }
 

@@ -59,17 +59,29 @@ internal sealed class WorkerPool : IDisposable
         }
         finally
         {
-            _done.Wait();
+            SpinThenWait(_done);
             _work = null;
         }
         if (_failure is not null) throw new AggregateException("a worker failed", _failure);
+    }
+
+    /// <summary>
+    /// Spin a while before blocking: a training step calls Run several times with short gaps, and waking a
+    /// blocked thread (a futex wake, through the hypervisor on a VM) costs more than a small GEMM part.
+    /// </summary>
+    const int SpinIterations = 4_000;
+
+    static void SpinThenWait(ManualResetEventSlim signal)
+    {
+        for (int i = 0; i < SpinIterations && !signal.IsSet; i++) Thread.SpinWait(4);
+        signal.Wait();
     }
 
     void WorkerLoop(int index)
     {
         while (true)
         {
-            _start[index].Wait();
+            SpinThenWait(_start[index]);
             _start[index].Reset();
             if (_disposed) return;
             try
