@@ -195,7 +195,16 @@ internal sealed unsafe class PackedGemm : IParallelWork, IDisposable
         {
             float* panel = dst + ir * kc;
             int rows = Math.Min(MR, mc - ir);
-            if (!_transA)
+            if (!_transA && rows == 8 && MR == 8 && Transpose8x8.IsSupported)
+            {
+                // 8 rows × kc → kc steps of 8: whole 8×8 blocks by shuffles, the k tail one by one.
+                int k = 0;
+                float* src = _a + (long)(ic + ir) * _lda + pc;
+                for (; k + 8 <= kc; k += 8) Transpose8x8.Copy(src + k, _lda, panel + k * 8, 8);
+                for (; k < kc; k++)
+                    for (int r = 0; r < 8; r++) panel[k * 8 + r] = src[(long)r * _lda + k];
+            }
+            else if (!_transA)
             {
                 for (int r = 0; r < MR; r++)
                 {
@@ -244,6 +253,16 @@ internal sealed unsafe class PackedGemm : IParallelWork, IDisposable
                     new ReadOnlySpan<float>(src, cols).CopyTo(new Span<float>(d, cols));
                     if (cols < NR) new Span<float>(d + cols, NR - cols).Clear();
                 }
+            }
+            else if (cols == NR && NR % 8 == 0 && Transpose8x8.IsSupported)
+            {
+                // B is stored transposed (row j holds column j of op(B)): 8 columns × 8 steps of k at a time.
+                int k = 0;
+                for (; k + 8 <= kc; k += 8)
+                    for (int c0 = 0; c0 < NR; c0 += 8)
+                        Transpose8x8.Copy(_b + (long)(jc + jr + c0) * _ldb + pc + k, _ldb, panel + k * NR + c0, NR);
+                for (; k < kc; k++)
+                    for (int col = 0; col < NR; col++) panel[k * NR + col] = _b[(long)(jc + jr + col) * _ldb + pc + k];
             }
             else
             {
