@@ -14,12 +14,7 @@ public sealed class ReferenceKernels : IKernels
 
     public void Gemm(Transpose transA, Transpose transB, ReadOnlyMatrixView a, ReadOnlyMatrixView b, MatrixView c, bool accumulate)
     {
-        int m = transA == Transpose.No ? a.Rows : a.Cols;
-        int k = transA == Transpose.No ? a.Cols : a.Rows;
-        int kb = transB == Transpose.No ? b.Rows : b.Cols;
-        int n = transB == Transpose.No ? b.Cols : b.Rows;
-        Shape.Require(k == kb, $"GEMM inner dimensions differ: op(A) is {m}x{k}, op(B) is {kb}x{n}");
-        Shape.Require(c.Rows == m && c.Cols == n, $"GEMM output is {c.Rows}x{c.Cols}, expected {m}x{n}");
+        var (m, n, k) = GemmShape.Resolve(transA, transB, a, b, c);
 
         // Definition: c[i,j] = acc after acc = fma(op(A)[i,p], op(B)[p,j], acc) for p = 0..K-1.
         // The loops run i, p, j (not i, j, p) so that the inner loop walks a row of C; each element

@@ -6,6 +6,14 @@ namespace Engine.Kernels.Simd;
 /// <summary>Row-level element-wise kernels of the simd backend, one implementation per vector type.</summary>
 internal interface IElementWise
 {
+    static IElementWise For(InstructionSet isa) => isa switch
+    {
+        InstructionSet.Avx512 => new ElementWise<V512>(),
+        InstructionSet.Avx2 => new ElementWise<V256>(),
+        InstructionSet.Vector => new ElementWise<VPortable>(),
+        _ => new ElementWise<VScalar>(),
+    };
+
     void AddBias(Span<float> row, ReadOnlySpan<float> bias);
     void Activate(Activation activation, Span<float> row);
     void ActivationBackward(Activation activation, ReadOnlySpan<float> output, Span<float> gradient);
@@ -179,11 +187,4 @@ internal sealed unsafe class ElementWise<TVec> : IElementWise where TVec : struc
         }
     }
 
-    public static IElementWise For(InstructionSet isa) => isa switch
-    {
-        InstructionSet.Avx512 => new ElementWise<V512>(),
-        InstructionSet.Avx2 => new ElementWise<V256>(),
-        InstructionSet.Vector => new ElementWise<VPortable>(),
-        _ => new ElementWise<VScalar>(),
-    };
 }

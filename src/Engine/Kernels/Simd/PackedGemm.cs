@@ -71,12 +71,7 @@ internal sealed unsafe class PackedGemm : IParallelWork, IDisposable
 
     public void Multiply(Transpose transA, Transpose transB, ReadOnlyMatrixView a, ReadOnlyMatrixView b, MatrixView c, bool accumulate)
     {
-        int m = transA == Transpose.No ? a.Rows : a.Cols;
-        int k = transA == Transpose.No ? a.Cols : a.Rows;
-        int kb = transB == Transpose.No ? b.Rows : b.Cols;
-        int n = transB == Transpose.No ? b.Cols : b.Rows;
-        Shape.Require(k == kb, $"GEMM inner dimensions differ: op(A) is {m}x{k}, op(B) is {kb}x{n}");
-        Shape.Require(c.Rows == m && c.Cols == n, $"GEMM output is {c.Rows}x{c.Cols}, expected {m}x{n}");
+        var (m, n, k) = GemmShape.Resolve(transA, transB, a, b, c);
         if (m == 0 || n == 0) return;
         fixed (float* pa = a.Data, pb = b.Data, pc = c.Data)
         {

@@ -25,7 +25,7 @@ public sealed class SimdKernels : IKernels
         InstructionSet = isa;
         Threads = threads;
         _gemm = new PackedGemm(isa, threads);
-        _ew = ElementWise<VScalar>.For(isa);
+        _ew = IElementWise.For(isa);
     }
 
     public void Dispose() => _gemm.Dispose();
