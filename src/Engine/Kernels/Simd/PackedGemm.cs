@@ -34,7 +34,7 @@ internal readonly record struct BlockSizes(int MR, int NR, int KC, int MC, int N
 /// or the columns of C, never K, so each element's fma sequence is the reference's. One instance per backend;
 /// calls must not overlap.
 /// </summary>
-internal sealed unsafe class PackedGemm : IParallelWork, IDisposable
+internal sealed unsafe class PackedGemm : IParallelWork
 {
     /// <summary>Products smaller than this many flops run on one thread: waking a worker costs more.</summary>
     const long MinFlopsPerThread = 1L << 20;
@@ -51,11 +51,13 @@ internal sealed unsafe class PackedGemm : IParallelWork, IDisposable
     int _lda, _ldb, _ldc, _m, _n, _k;
     bool _transA, _transB, _accumulate, _splitColumns;
 
-    public PackedGemm(InstructionSet isa, int threads)
+    /// <param name="pool">The backend's worker pool (owned by the caller).</param>
+    public PackedGemm(InstructionSet isa, WorkerPool pool)
     {
+        int threads = pool.Threads;
         _isa = isa;
         _bs = BlockSizes.For(isa);
-        _pool = new WorkerPool(threads);
+        _pool = pool;
         _packedA = new float[threads][];
         _packedB = new float[threads][];
         _edgeTile = new float[threads][];
@@ -66,8 +68,6 @@ internal sealed unsafe class PackedGemm : IParallelWork, IDisposable
             _edgeTile[t] = GC.AllocateUninitializedArray<float>(_bs.MR * _bs.NR + 16, pinned: true);
         }
     }
-
-    public void Dispose() => _pool.Dispose();
 
     public void Multiply(Transpose transA, Transpose transB, ReadOnlyMatrixView a, ReadOnlyMatrixView b, MatrixView c, bool accumulate)
     {

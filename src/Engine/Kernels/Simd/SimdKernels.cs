@@ -24,11 +24,16 @@ public sealed class SimdKernels : IKernels
         if (!InstructionSets.IsSupported(isa)) throw new EngineException($"instruction set {isa.Name()} is not supported on this CPU");
         InstructionSet = isa;
         Threads = threads;
-        _gemm = new PackedGemm(isa, threads);
+        _pool = new WorkerPool(threads);
+        _gemm = new PackedGemm(isa, _pool);
         _ew = IElementWise.For(isa);
+        _rows = new RowActivation(_ew);
     }
 
-    public void Dispose() => _gemm.Dispose();
+    readonly WorkerPool _pool;
+    readonly RowActivation _rows;
+
+    public void Dispose() => _pool.Dispose();
 
     public void Gemm(Transpose transA, Transpose transB, ReadOnlyMatrixView a, ReadOnlyMatrixView b, MatrixView c, bool accumulate) =>
         _gemm.Multiply(transA, transB, a, b, c, accumulate);
@@ -39,9 +44,43 @@ public sealed class SimdKernels : IKernels
         for (int i = 0; i < z.Rows; i++) _ew.AddBias(z.Row(i), bias);
     }
 
-    public void ActivationForward(Activation activation, MatrixView z)
+    /// <summary>Below this many elements an activation runs on the calling thread alone.</summary>
+    const int MinParallelActivation = 1 << 16;
+
+    public unsafe void ActivationForward(Activation activation, MatrixView z)
     {
-        for (int i = 0; i < z.Rows; i++) _ew.Activate(activation, z.Row(i));
+        if (_pool.Threads == 1 || (long)z.Rows * z.Cols < MinParallelActivation)
+        {
+            for (int i = 0; i < z.Rows; i++) _ew.Activate(activation, z.Row(i));
+            return;
+        }
+        // Rows are independent, so splitting them between threads cannot change a bit (e.g. inference batches).
+        fixed (float* data = z.Data)
+        {
+            _rows.Set(data, z.Rows, z.Cols, z.Stride, activation);
+            _pool.Run(_rows, _pool.Threads);
+            _rows.Set(null, 0, 0, 0, activation);
+        }
+    }
+
+    /// <summary>The activation of a row range, as a part of a parallel run.</summary>
+    sealed unsafe class RowActivation(IElementWise ew) : IParallelWork
+    {
+        float* _data;
+        int _rows, _cols, _stride;
+        Activation _activation;
+
+        public void Set(float* data, int rows, int cols, int stride, Activation activation)
+        {
+            _data = data;
+            (_rows, _cols, _stride, _activation) = (rows, cols, stride, activation);
+        }
+
+        public void Execute(int part, int parts)
+        {
+            int start = (int)((long)_rows * part / parts), end = (int)((long)_rows * (part + 1) / parts);
+            for (int i = start; i < end; i++) ew.Activate(_activation, new Span<float>(_data + (long)i * _stride, _cols));
+        }
     }
 
     public void ActivationBackward(Activation activation, ReadOnlyMatrixView output, MatrixView gradient)

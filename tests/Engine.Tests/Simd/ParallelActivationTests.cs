@@ -1,0 +1,40 @@
+using Engine.Kernels;
+using Engine.Kernels.Reference;
+using Engine.Kernels.Simd;
+using Engine.Numerics;
+using Engine.Training;
+
+namespace Engine.Tests.Simd;
+
+/// <summary>
+/// Large activations (≥ 65,536 elements, e.g. inference batches) are split by rows between threads;
+/// the result must still equal the reference bit for bit, and padding must stay untouched.
+/// </summary>
+public class ParallelActivationTests
+{
+    public static IEnumerable<object[]> Cases() =>
+        from isa in Enum.GetValues<InstructionSet>().Where(InstructionSets.IsSupported)
+        from threads in new[] { 2, 3 }
+        from act in new[] { Activation.Tanh, Activation.Relu, Activation.Sigmoid }
+        select new object[] { isa, threads, act };
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void Split_rows_give_the_reference_bits(InstructionSet isa, int threads, Activation activation)
+    {
+        const int rows = 301, cols = 257, stride = 260; // 77,357 elements: above the parallel threshold
+        var rng = new SplitMix64(77);
+        var data = new float[rows * stride];
+        for (int i = 0; i < data.Length; i++) data[i] = (rng.NextFloat() - 0.5f) * 20f;
+        var expected = (float[])data.Clone();
+        ReferenceKernels.Instance.ActivationForward(activation, new MatrixView(expected, rows, cols, stride));
+        using var simd = new SimdKernels(isa, threads);
+        var got = (float[])data.Clone();
+        simd.ActivationForward(activation, new MatrixView(got, rows, cols, stride));
+        for (int i = 0; i < got.Length; i++)
+        {
+            bool same = float.IsNaN(expected[i]) ? float.IsNaN(got[i]) : BitConverter.SingleToInt32Bits(got[i]) == BitConverter.SingleToInt32Bits(expected[i]);
+            Assert.True(same, $"{isa} threads {threads} {activation} [{i / stride},{i % stride}]: {got[i]:R} vs reference {expected[i]:R}");
+        }
+    }
+}
