@@ -94,19 +94,40 @@ public sealed class SimdKernels : IKernels
         Shape.Require(probabilities.Rows == logits.Rows && probabilities.Cols == logits.Cols, "softmax output shape differs from logits");
         Shape.Require(labels.IsEmpty || labels.Length == logits.Rows, $"{labels.Length} labels for {logits.Rows} rows");
         double lossSum = 0;
-        for (int i = 0; i < logits.Rows; i++)
+        int rows = logits.Rows, cols = logits.Cols;
+        // Narrow rows (10 classes) are shorter than a vector: write every row's z − max first, then run the
+        // vector exp over the whole contiguous block at once. Same subtraction, same exp: the same bits.
+        bool wholeBlock = cols < 32 && rows > 1 && probabilities.Stride == cols;
+        if (wholeBlock)
+        {
+            for (int i = 0; i < rows; i++)
+            {
+                ReadOnlySpan<float> z = logits.Row(i);
+                Span<float> p = probabilities.Row(i);
+                float max = RowMax(z);
+                for (int j = 0; j < z.Length; j++) p[j] = z[j] - max;
+            }
+            _ew.Exp(probabilities.Data[..(rows * cols)]);
+        }
+        for (int i = 0; i < rows; i++)
         {
             ReadOnlySpan<float> z = logits.Row(i);
             Span<float> p = probabilities.Row(i);
-            float max = float.NegativeInfinity;
-            for (int j = 0; j < z.Length; j++) max = MathF.Max(max, z[j]);
-            _ew.ExpShifted(z, max, p);
+            float max = RowMax(z);
+            if (!wholeBlock) _ew.ExpShifted(z, max, p);
             float sum = 0f;
             for (int j = 0; j < p.Length; j++) sum += p[j]; // the reference's order
             _ew.Divide(p, sum);
             if (!labels.IsEmpty) lossSum += MathF.Log(sum) - (z[labels[i]] - max);
         }
         return lossSum;
+    }
+
+    static float RowMax(ReadOnlySpan<float> z)
+    {
+        float max = float.NegativeInfinity;
+        for (int j = 0; j < z.Length; j++) max = MathF.Max(max, z[j]);
+        return max;
     }
 
     public void SoftmaxCrossEntropyBackward(ReadOnlyMatrixView probabilities, ReadOnlySpan<int> labels, float scale, MatrixView dLogits)
