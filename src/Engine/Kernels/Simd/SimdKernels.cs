@@ -28,7 +28,10 @@ public sealed class SimdKernels : IKernels
         _gemm = new PackedGemm(isa, _pool);
         _ew = IElementWise.For(isa);
         _rows = new RowActivation(_ew);
+        _sgd = new SgdSlices(_ew);
     }
+
+    readonly SgdSlices _sgd;
 
     readonly WorkerPool _pool;
     readonly RowActivation _rows;
@@ -150,10 +153,45 @@ public sealed class SimdKernels : IKernels
         for (int i = 0; i < m.Rows; i++) _ew.Accumulate(sums, m.Row(i));
     }
 
-    public void SgdUpdate(Span<float> weights, ReadOnlySpan<float> gradient, float learningRate, float l2)
+    public unsafe void SgdUpdate(Span<float> weights, ReadOnlySpan<float> gradient, float learningRate, float l2)
     {
         Shape.Require(weights.Length == gradient.Length, "weights and gradient lengths differ");
-        _ew.Sgd(weights, gradient, learningRate, l2);
+        if (_pool.Threads == 1 || weights.Length < MinParallelActivation)
+        {
+            _ew.Sgd(weights, gradient, learningRate, l2);
+            return;
+        }
+        // Element-wise, so any split gives the same bits; each thread updates the part of W whose gradient rows
+        // it most likely computed (the weight-gradient GEMM splits the same way), which keeps them in its cache.
+        fixed (float* w = weights, g = gradient)
+        {
+            _sgd.Set(w, g, weights.Length, learningRate, l2);
+            _pool.Run(_sgd, _pool.Threads);
+            _sgd.Set(null, null, 0, 0, 0);
+        }
+    }
+
+    /// <summary>The SGD update of a slice, as a part of a parallel run.</summary>
+    sealed unsafe class SgdSlices(IElementWise ew) : IParallelWork
+    {
+        float* _w, _g;
+        int _length;
+        float _learningRate, _l2;
+
+        public void Set(float* w, float* g, int length, float learningRate, float l2)
+        {
+            _w = w;
+            _g = g;
+            (_length, _learningRate, _l2) = (length, learningRate, l2);
+        }
+
+        public void Execute(int part, int parts)
+        {
+            // Slice boundaries on multiples of 64 floats (whole cache lines, whole vectors).
+            long blocks = (_length + 63) / 64;
+            int start = (int)Math.Min(_length, blocks * part / parts * 64), end = (int)Math.Min(_length, blocks * (part + 1) / parts * 64);
+            ew.Sgd(new Span<float>(_w + start, end - start), new ReadOnlySpan<float>(_g + start, end - start), _learningRate, _l2);
+        }
     }
 
     /// <summary>x = exp(x) with this backend's vector exp (exposed for tests of the exp kernel).</summary>
