@@ -66,14 +66,16 @@ internal sealed class WorkerPool : IDisposable
     }
 
     /// <summary>
-    /// Spin a while before blocking: a training step calls Run several times with short gaps, and waking a
-    /// blocked thread (a futex wake, through the hypervisor on a VM) costs more than a small GEMM part.
+    /// Poll (yielding the CPU each time) a while before blocking: a training step calls Run several times
+    /// with short gaps, and waking a blocked thread costs tens of µs on this VM. Measured on the 2-vCPU host:
+    /// a pause-based spin slowed the main thread's serial work 3–4×; yielding does not, and a batch-32 step
+    /// on 2 threads fell from ~162 to ~120 µs (perf-results/2026-11-25-simd).
     /// </summary>
     const int SpinIterations = 4_000;
 
     static void SpinThenWait(ManualResetEventSlim signal)
     {
-        for (int i = 0; i < SpinIterations && !signal.IsSet; i++) Thread.SpinWait(4);
+        for (int i = 0; i < SpinIterations && !signal.IsSet; i++) Thread.Yield();
         signal.Wait();
     }
 
