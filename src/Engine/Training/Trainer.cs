@@ -82,6 +82,9 @@ public sealed class Trainer
                 }
                 x = new ReadOnlyMatrixView(_batchInput.AsSpan(0, rows * d), rows, d);
                 y = _batchLabels.AsSpan(0, rows);
+                // The next batch's rows are scattered over the whole set: start fetching them now, so the
+                // gather after this step finds them in cache instead of waiting on memory row by row.
+                for (int r = start + batch; r < Math.Min(n, start + 2 * batch); r++) Prefetch.Row(train.Row(order[r]));
             }
             lossSum += Step(x, y);
         }

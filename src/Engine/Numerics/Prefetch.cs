@@ -1,0 +1,15 @@
+using System.Runtime.Intrinsics.X86;
+
+namespace Engine.Numerics;
+
+/// <summary>Cache hints. They change when memory arrives, never what is computed.</summary>
+public static unsafe class Prefetch
+{
+    /// <summary>Asks for every cache line of <paramref name="row"/> to be brought towards L2 ahead of use.</summary>
+    public static void Row(ReadOnlySpan<float> row)
+    {
+        if (!Sse.IsSupported) return;
+        fixed (float* p = row)
+            for (int i = 0; i < row.Length; i += 16) Sse.Prefetch1(p + i);
+    }
+}
