@@ -88,7 +88,7 @@ public static class Evaluator
     static void ForEachBatch(Network network, IKernels kernels, Dataset data, int batchSize, BatchResult onBatch, bool useLabels = true)
     {
         int batch = Math.Max(1, Math.Min(batchSize, data.Count));
-        var workspace = new Workspace(network, batch);
+        var workspace = new Workspace(network, batch, forTraining: false);
         int d = data.Width;
         for (int start = 0; start < data.Count; start += batch)
         {

@@ -101,6 +101,8 @@ public sealed class Network
     {
         int rows = input.Rows;
         workspace.CheckFits(this, rows);
+        if (workspace.Gradients.Length != Parameters.Length)
+            throw new InvalidOperationException("this workspace was created for inference only (forTraining: false)");
         int last = _layers.Length - 1;
         // dL/dz_L = (p − onehot(y)) / rows: softmax and cross-entropy differentiated together.
         kernels.SoftmaxCrossEntropyBackward(workspace.Probabilities(rows), labels, 1f / rows, workspace.Delta(last, rows));

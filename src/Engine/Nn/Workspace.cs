@@ -18,16 +18,17 @@ public sealed class Workspace
     readonly float[] _probabilities; // (B, classes)
     readonly Network _network;
 
-    public Workspace(Network network, int batchCapacity)
+    /// <param name="forTraining">False for inference only: no gradient arena and no delta buffers.</param>
+    public Workspace(Network network, int batchCapacity, bool forTraining = true)
     {
         if (batchCapacity < 1) throw new EngineException($"batch size must be at least 1, got {batchCapacity}");
         _network = network;
         BatchCapacity = batchCapacity;
         _widths = network.Layers.Select(l => l.FanOut).ToArray();
         _activations = _widths.Select(w => new float[checked(batchCapacity * w)]).ToArray();
-        _deltas = _widths.Select(w => new float[checked(batchCapacity * w)]).ToArray();
+        _deltas = _widths.Select(w => forTraining ? new float[checked(batchCapacity * w)] : []).ToArray();
         _probabilities = new float[checked(batchCapacity * network.ClassCount)];
-        Gradients = new float[network.Parameters.Length];
+        Gradients = forTraining ? new float[network.Parameters.Length] : [];
     }
 
     public MatrixView Activation(int layer, int rows) => new(_activations[layer], rows, _widths[layer]);
