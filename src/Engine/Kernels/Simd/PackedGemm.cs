@@ -42,9 +42,11 @@ internal sealed unsafe class PackedGemm : IParallelWork
     readonly InstructionSet _isa;
     readonly BlockSizes _bs;
     readonly WorkerPool _pool;
-    readonly float[][] _packedA;   // per thread: MC×KC (+ alignment slack), pinned
-    readonly float[][] _packedB;   // per thread: KC×NC
-    readonly float[][] _edgeTile;  // per thread: MR×NR
+    // Per thread, pinned, with 16 floats of slack for 64-byte alignment; sized on first use to what the
+    // products need (at most MC×KC and KC×NC), so a backend that only ever multiplies small matrices stays small.
+    readonly float[][] _packedA;
+    readonly float[][] _packedB;
+    readonly float[][] _edgeTile;  // MR×NR
 
     // The call in progress (set by Multiply, read by the parts).
     float* _a, _b, _c;
@@ -63,8 +65,8 @@ internal sealed unsafe class PackedGemm : IParallelWork
         _edgeTile = new float[threads][];
         for (int t = 0; t < threads; t++)
         {
-            _packedA[t] = GC.AllocateUninitializedArray<float>(_bs.MC * _bs.KC + 16, pinned: true);
-            _packedB[t] = GC.AllocateUninitializedArray<float>(_bs.KC * _bs.NC + 16, pinned: true);
+            _packedA[t] = [];
+            _packedB[t] = [];
             _edgeTile[t] = GC.AllocateUninitializedArray<float>(_bs.MR * _bs.NR + 16, pinned: true);
         }
     }
@@ -123,14 +125,22 @@ internal sealed unsafe class PackedGemm : IParallelWork
         return (Math.Min(start, total), Math.Min(end, total));
     }
 
+    /// <summary>The buffer, replaced by a larger pinned one when it holds fewer than <paramref name="floats"/> (+ slack).</summary>
+    static float[] Sized(ref float[] buffer, int floats)
+    {
+        if (buffer.Length < floats + 16) buffer = GC.AllocateUninitializedArray<float>(floats + 16, pinned: true);
+        return buffer;
+    }
+
     static float* Aligned(float[] pinned) => (float*)(((nint)Unsafe.AsPointer(ref pinned[0]) + 63) & ~(nint)63);
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     void Compute<TVec>(int part, int rowStart, int rowEnd, int colStart, int colEnd) where TVec : struct, IVec<TVec>
     {
         int MR = _bs.MR, NR = _bs.NR, KC = _bs.KC, MC = _bs.MC, NC = _bs.NC;
-        float* packedA = Aligned(_packedA[part]);
-        float* packedB = Aligned(_packedB[part]);
+        int rowSpan = Math.Min(MC, rowEnd - rowStart), colSpan = Math.Min(NC, colEnd - colStart), depth = Math.Min(KC, _k);
+        float* packedA = Aligned(Sized(ref _packedA[part], ((rowSpan + MR - 1) / MR * MR) * depth));
+        float* packedB = Aligned(Sized(ref _packedB[part], ((colSpan + NR - 1) / NR * NR) * depth));
         float* edge = Aligned(_edgeTile[part]);
         for (int jc = colStart; jc < colEnd; jc += NC)
         {
@@ -161,7 +171,7 @@ internal sealed unsafe class PackedGemm : IParallelWork
                             float* cTile = _c + (long)(ic + ir) * _ldc + jc + jr;
                             if (mr == MR && nr == NR)
                             {
-                                Kernel<TVec>(kc, packedA + ir * kc, bPanel, ldb, cTile, _ldc, loadC);
+                                TVec.MicroKernel(kc, packedA + ir * kc, bPanel, ldb, cTile, _ldc, loadC);
                             }
                             else
                             {
@@ -169,7 +179,7 @@ internal sealed unsafe class PackedGemm : IParallelWork
                                 if (loadC)
                                     for (int r = 0; r < mr; r++)
                                         new ReadOnlySpan<float>(cTile + (long)r * _ldc, nr).CopyTo(new Span<float>(edge + r * NR, nr));
-                                Kernel<TVec>(kc, packedA + ir * kc, bPanel, ldb, edge, NR, loadC);
+                                TVec.MicroKernel(kc, packedA + ir * kc, bPanel, ldb, edge, NR, loadC);
                                 for (int r = 0; r < mr; r++)
                                     new ReadOnlySpan<float>(edge + r * NR, nr).CopyTo(new Span<float>(cTile + (long)r * _ldc, nr));
                             }
@@ -178,14 +188,6 @@ internal sealed unsafe class PackedGemm : IParallelWork
                 }
             }
         }
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static void Kernel<TVec>(int kc, float* a, float* b, int ldb, float* c, int ldc, bool loadC) where TVec : struct, IVec<TVec>
-    {
-        if (typeof(TVec) == typeof(V512)) MicroKernel512.Run(kc, a, b, ldb, c, ldc, loadC);
-        else if (typeof(TVec) == typeof(V256)) MicroKernel256.Run(kc, a, b, ldb, c, ldc, loadC);
-        else MicroKernel<TVec>.Run(kc, a, b, ldb, c, ldc, loadC);
     }
 
     /// <summary>op(A)[ic..ic+mc, pc..pc+kc] → micro-panels of MR rows: panel p holds kc steps of MR floats.</summary>

@@ -19,6 +19,8 @@ internal unsafe interface IVec<TSelf> where TSelf : struct, IVec<TSelf>
     /// <summary>a·b + c with a single rounding.</summary>
     static abstract TSelf Fma(TSelf a, TSelf b, TSelf c);
     static abstract void Store(TSelf v, float* p);
+    /// <summary>This vector type's GEMM micro-kernel (contract in MicroKernel.cs).</summary>
+    static abstract void MicroKernel(int kc, float* a, float* b, int ldb, float* c, int ldc, bool loadC);
     static abstract TSelf Add(TSelf a, TSelf b);
     static abstract TSelf Subtract(TSelf a, TSelf b);
     static abstract TSelf Multiply(TSelf a, TSelf b);
@@ -41,6 +43,7 @@ internal unsafe struct V512 : IVec<V512>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static V512 Load(float* p) => new() { _v = Vector512.Load(p) };
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static V512 Broadcast(float value) => new() { _v = Vector512.Create(value) };
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static V512 Fma(V512 a, V512 b, V512 c) => new() { _v = Vector512.FusedMultiplyAdd(a._v, b._v, c._v) };
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void MicroKernel(int kc, float* a, float* b, int ldb, float* c, int ldc, bool loadC) => MicroKernel512.Run(kc, a, b, ldb, c, ldc, loadC);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(V512 v, float* p) => v._v.Store(p);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static V512 Add(V512 a, V512 b) => new() { _v = a._v + b._v };
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static V512 Subtract(V512 a, V512 b) => new() { _v = a._v - b._v };
@@ -61,6 +64,7 @@ internal unsafe struct V256 : IVec<V256>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static V256 Load(float* p) => new() { _v = Vector256.Load(p) };
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static V256 Broadcast(float value) => new() { _v = Vector256.Create(value) };
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static V256 Fma(V256 a, V256 b, V256 c) => new() { _v = Vector256.FusedMultiplyAdd(a._v, b._v, c._v) };
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void MicroKernel(int kc, float* a, float* b, int ldb, float* c, int ldc, bool loadC) => MicroKernel256.Run(kc, a, b, ldb, c, ldc, loadC);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(V256 v, float* p) => v._v.Store(p);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static V256 Add(V256 a, V256 b) => new() { _v = a._v + b._v };
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static V256 Subtract(V256 a, V256 b) => new() { _v = a._v - b._v };
@@ -82,6 +86,7 @@ internal unsafe struct VPortable : IVec<VPortable>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static VPortable Load(float* p) => new() { _v = Unsafe.ReadUnaligned<Vector<float>>(p) };
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static VPortable Broadcast(float value) => new() { _v = new Vector<float>(value) };
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static VPortable Fma(VPortable a, VPortable b, VPortable c) => new() { _v = Vector.FusedMultiplyAdd(a._v, b._v, c._v) };
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void MicroKernel(int kc, float* a, float* b, int ldb, float* c, int ldc, bool loadC) => MicroKernel<VPortable>.Run(kc, a, b, ldb, c, ldc, loadC);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(VPortable v, float* p) => Unsafe.WriteUnaligned(p, v._v);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static VPortable Add(VPortable a, VPortable b) => new() { _v = a._v + b._v };
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static VPortable Subtract(VPortable a, VPortable b) => new() { _v = a._v - b._v };
@@ -123,6 +128,7 @@ internal unsafe struct VScalar : IVec<VScalar>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static VScalar Load(float* p) => new() { _v = *p };
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static VScalar Broadcast(float value) => new() { _v = value };
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static VScalar Fma(VScalar a, VScalar b, VScalar c) => new() { _v = MathF.FusedMultiplyAdd(a._v, b._v, c._v) };
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void MicroKernel(int kc, float* a, float* b, int ldb, float* c, int ldc, bool loadC) => MicroKernel<VScalar>.Run(kc, a, b, ldb, c, ldc, loadC);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(VScalar v, float* p) => *p = v._v;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static VScalar Add(VScalar a, VScalar b) => new() { _v = a._v + b._v };
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static VScalar Subtract(VScalar a, VScalar b) => new() { _v = a._v - b._v };
