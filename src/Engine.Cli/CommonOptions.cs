@@ -31,8 +31,8 @@ static class CommonOptions
         if (threads < 1) throw new UsageException($"--threads must be at least 1, got {threads}");
         try
         {
-            bool simd = name.Trim().Equals("simd", StringComparison.OrdinalIgnoreCase);
-            return Backends.Create(name, threads, simd ? InstructionSets.Resolve(isa) : null);
+            // The registry falls back to ENGINE_ISA, and only for the backend that has instruction-set paths.
+            return Backends.Create(name, threads, InstructionSets.Parse(isa));
         }
         catch (EngineException e) { throw new UsageException(e.Message); }
     }
