@@ -10,7 +10,7 @@ namespace Engine.Bench;
 /// </summary>
 [MemoryDiagnoser]
 [SimpleJob(launchCount: 1, warmupCount: 3, iterationCount: 7)]
-public class SimdGemmBenchmarks
+public class SimdGemmBenchmarks : GemmOperands
 {
     [Params("256x256x256 NN", "1024x1024x1024 NN", "2048x2048x2048 NN",
             "32x128x784 NN", "64x128x784 NN", "128x512x784 NN", "256x1024x784 NN",
@@ -20,22 +20,8 @@ public class SimdGemmBenchmarks
     [Params(1, 2)]
     public int Threads { get; set; }
 
-    IKernels _simd = null!;
-    float[] _a = [], _b = [], _c = [];
-    (int M, int N, int K, Transpose A, Transpose B) _s;
-
     [GlobalSetup]
-    public void Setup()
-    {
-        _s = BenchData.Parse(Shape);
-        _a = BenchData.Random(_s.M * _s.K, 1);
-        _b = BenchData.Random(_s.K * _s.N, 2);
-        _c = new float[_s.M * _s.N];
-        _simd = Backends.Create("simd", Threads, InstructionSets.Best);
-    }
-
-    [GlobalCleanup]
-    public void Cleanup() => _simd.Dispose();
+    public void Setup() => Prepare(Shape, Threads);
 
     [Benchmark]
     public void Simd() => BenchData.Gemm(_simd, _s, _a, _b, _c);
@@ -47,27 +33,13 @@ public class SimdGemmBenchmarks
 /// </summary>
 [MemoryDiagnoser]
 [SimpleJob(launchCount: 1, warmupCount: 2, iterationCount: 5)]
-public class BaselineGemmBenchmarks
+public class BaselineGemmBenchmarks : GemmOperands
 {
     [Params("256x256x256 NN", "32x128x784 NN", "128x512x784 NN")]
     public string Shape { get; set; } = "";
 
-    IKernels _simd = null!;
-    float[] _a = [], _b = [], _c = [];
-    (int M, int N, int K, Transpose A, Transpose B) _s;
-
     [GlobalSetup]
-    public void Setup()
-    {
-        _s = BenchData.Parse(Shape);
-        _a = BenchData.Random(_s.M * _s.K, 1);
-        _b = BenchData.Random(_s.K * _s.N, 2);
-        _c = new float[_s.M * _s.N];
-        _simd = Backends.Create("simd", 1, InstructionSets.Best);
-    }
-
-    [GlobalCleanup]
-    public void Cleanup() => _simd.Dispose();
+    public void Setup() => Prepare(Shape, threads: 1);
 
     [Benchmark(Baseline = true)]
     public void Reference() => BenchData.Gemm(Backends.Create("reference"), _s, _a, _b, _c);
@@ -87,4 +59,24 @@ public class BaselineGemmBenchmarks
 
     [Benchmark]
     public void Simd() => BenchData.Gemm(_simd, _s, _a, _b, _c);
+}
+
+/// <summary>Operands of one GEMM shape and a simd backend, shared by the GEMM benchmark classes.</summary>
+public abstract class GemmOperands
+{
+    protected IKernels _simd = null!;
+    protected float[] _a = [], _b = [], _c = [];
+    protected (int M, int N, int K, Transpose A, Transpose B) _s;
+
+    protected void Prepare(string shape, int threads)
+    {
+        _s = BenchData.Parse(shape);
+        _a = BenchData.Random(_s.M * _s.K, 1);
+        _b = BenchData.Random(_s.K * _s.N, 2);
+        _c = new float[_s.M * _s.N];
+        _simd = Backends.Create("simd", threads, InstructionSets.Best);
+    }
+
+    [GlobalCleanup]
+    public void Cleanup() => _simd.Dispose();
 }
