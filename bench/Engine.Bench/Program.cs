@@ -1,4 +1,7 @@
 using BenchmarkDotNet.Running;
+using Engine.Bench;
 
-// Run with: dotnet run -c Release --project bench/Engine.Bench -- --filter '*'
-BenchmarkSwitcher.FromAssembly(typeof(Engine.Bench.SimdGemmBenchmarks).Assembly).Run(args);
+// BenchmarkDotNet:   dotnet run -c Release --project bench/Engine.Bench -- --filter '*'
+// Epoch profile:     dotnet run -c Release --project bench/Engine.Bench -- profile-step [threads] [batch] [epochs]
+if (args.Length > 0 && args[0] == "profile-step") StepProfile.Run(args[1..]);
+else BenchmarkSwitcher.FromAssembly(typeof(SimdGemmBenchmarks).Assembly).Run(args);

@@ -1,0 +1,133 @@
+using System.Diagnostics;
+using Engine.Data;
+using Engine.Kernels;
+using Engine.Nn;
+using Engine.Numerics;
+using Engine.Training;
+
+namespace Engine.Bench;
+
+/// <summary>
+/// Where a training epoch's time goes: wraps the backend so every kernel call is timed under its own name
+/// and shape, runs epochs of Fashion-MNIST (784-128-10 tanh), and prints each call's share of the epoch.
+/// The remainder ("outside kernels") is the trainer's own work: shuffling, gathering the batch rows, loop.
+/// Run with: dotnet run -c Release --project bench/Engine.Bench -- profile-step [threads] [batch] [epochs]
+/// </summary>
+static class StepProfile
+{
+    public static void Run(string[] args)
+    {
+        int threads = args.Length > 0 ? int.Parse(args[0]) : 1;
+        int batch = args.Length > 1 ? int.Parse(args[1]) : 32;
+        int epochs = args.Length > 2 ? int.Parse(args[2]) : 5;
+        Dataset train = BenchData.TrainingSet();
+        using IKernels simd = Backends.Create("simd", threads, InstructionSets.Best);
+        var timed = new TimedKernels(simd);
+        var network = new Network(784, [128], 10, Activation.Tanh);
+        network.InitializeWeights(0);
+        var trainer = new Trainer(network, timed, new TrainingOptions(epochs + 1, batch, 0.1f, 1e-4f, 0, true));
+
+        trainer.RunEpoch(train, 0); // warm-up: tiered JIT, packing buffers, page faults
+        timed.Reset();
+        double total = 0;
+        for (int e = 1; e <= epochs; e++) total += trainer.RunEpoch(train, e).Seconds;
+
+        double perEpoch = total / epochs, inKernels = 0;
+        Console.WriteLine($"simd {InstructionSets.Best}, {threads} thread(s), batch {batch}: {perEpoch * 1e3:F1} ms per epoch " +
+                          $"({train.Count / perEpoch:N0} samples/s), mean of {epochs} epochs");
+        Console.WriteLine($"{"kernel call",-44} {"calls/epoch",11} {"µs/call",9} {"ms/epoch",9} {"share",6} {"GFLOP/s",8}");
+        foreach (var (name, entry) in timed.Entries.OrderByDescending(e => e.Value.Ticks))
+        {
+            double seconds = entry.Ticks / (double)Stopwatch.Frequency / epochs;
+            inKernels += seconds;
+            long calls = entry.Calls / epochs;
+            string gflops = entry.Flops > 0 ? $"{entry.Flops / epochs / seconds / 1e9,8:F1}" : "";
+            Console.WriteLine($"{name,-44} {calls,11:N0} {seconds / calls * 1e6,9:F2} {seconds * 1e3,9:F1} {seconds / perEpoch,6:P0} {gflops}");
+        }
+        double outside = perEpoch - inKernels;
+        Console.WriteLine($"{"outside kernels (shuffle, gather, loop)",-44} {"",11} {"",9} {outside * 1e3,9:F1} {outside / perEpoch,6:P0}");
+    }
+
+    /// <summary>Times each call of the wrapped backend by name and shape; adds ~50 ns per call.</summary>
+    sealed class TimedKernels(IKernels inner) : IKernels
+    {
+        public sealed class Entry { public long Ticks, Calls, Flops; }
+        public Dictionary<string, Entry> Entries { get; } = [];
+        public string Name => inner.Name;
+
+        public void Reset() => Entries.Clear();
+
+        Entry For(string name)
+        {
+            if (!Entries.TryGetValue(name, out var e)) Entries[name] = e = new Entry();
+            return e;
+        }
+
+        void Add(string name, long start, long flops = 0)
+        {
+            var e = For(name);
+            e.Ticks += Stopwatch.GetTimestamp() - start;
+            e.Calls++;
+            e.Flops += flops;
+        }
+
+        public void Gemm(Transpose transA, Transpose transB, ReadOnlyMatrixView a, ReadOnlyMatrixView b, MatrixView c, bool accumulate)
+        {
+            long t = Stopwatch.GetTimestamp();
+            inner.Gemm(transA, transB, a, b, c, accumulate);
+            int k = transA == Transpose.No ? a.Cols : a.Rows;
+            string op = $"{(transA == Transpose.No ? 'N' : 'T')}{(transB == Transpose.No ? 'N' : 'T')}";
+            Add($"Gemm {c.Rows}x{c.Cols}x{k} {op}", t, 2L * c.Rows * c.Cols * k);
+        }
+
+        public void AddBiasToRows(MatrixView z, ReadOnlySpan<float> bias)
+        {
+            long t = Stopwatch.GetTimestamp();
+            inner.AddBiasToRows(z, bias);
+            Add($"AddBiasToRows {z.Rows}x{z.Cols}", t);
+        }
+
+        public void ActivationForward(Activation activation, MatrixView z)
+        {
+            long t = Stopwatch.GetTimestamp();
+            inner.ActivationForward(activation, z);
+            Add($"ActivationForward {activation.Name()} {z.Rows}x{z.Cols}", t);
+        }
+
+        public void ActivationBackward(Activation activation, ReadOnlyMatrixView output, MatrixView gradient)
+        {
+            long t = Stopwatch.GetTimestamp();
+            inner.ActivationBackward(activation, output, gradient);
+            Add($"ActivationBackward {activation.Name()} {gradient.Rows}x{gradient.Cols}", t);
+        }
+
+        public double SoftmaxCrossEntropy(ReadOnlyMatrixView logits, ReadOnlySpan<int> labels, MatrixView probabilities)
+        {
+            long t = Stopwatch.GetTimestamp();
+            double loss = inner.SoftmaxCrossEntropy(logits, labels, probabilities);
+            Add($"SoftmaxCrossEntropy {logits.Rows}x{logits.Cols}", t);
+            return loss;
+        }
+
+        public void SoftmaxCrossEntropyBackward(ReadOnlyMatrixView probabilities, ReadOnlySpan<int> labels, float scale, MatrixView dLogits)
+        {
+            long t = Stopwatch.GetTimestamp();
+            inner.SoftmaxCrossEntropyBackward(probabilities, labels, scale, dLogits);
+            Add($"SoftmaxCrossEntropyBackward {dLogits.Rows}x{dLogits.Cols}", t);
+        }
+
+        public void ColumnSums(ReadOnlyMatrixView m, Span<float> sums)
+        {
+            long t = Stopwatch.GetTimestamp();
+            inner.ColumnSums(m, sums);
+            Add($"ColumnSums {m.Rows}x{m.Cols}", t);
+        }
+
+        public void SgdUpdate(Span<float> weights, ReadOnlySpan<float> gradient, float learningRate, float l2)
+        {
+            long t = Stopwatch.GetTimestamp();
+            inner.SgdUpdate(weights, gradient, learningRate, l2);
+            Add($"SgdUpdate {weights.Length}", t);
+        }
+    }
+}
