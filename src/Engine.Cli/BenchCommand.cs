@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
+using Engine.Data;
 using Engine.Kernels;
 using Engine.Nn;
 using Engine.Numerics;
@@ -89,8 +90,7 @@ static class BenchCommand
                 foreach (string name in backends)
                 {
                     int threadsUsed = name == "reference" ? 1 : t;
-                    using var kernels = Backends.Create(name, threadsUsed, chosenIsa);
-                    double perSecond = MeasureTraining(kernels, batch);
+                    double perSecond = MeasureTraining(new ComputeOptions(name, threadsUsed, chosenIsa), batch);
                     o.WriteLine($"batch {batch,-29} {name,-10} {threadsUsed,8} {perSecond,11:N0}");
                 }
             return ExitCodes.Success;
@@ -125,12 +125,12 @@ static class BenchCommand
 
     static double MeasureGemm(IKernels kernels, GemmShape s, bool reference)
     {
-        var rng = new SplitMix64(7);
+        var random = new Random(7);
         var a = new float[(long)s.M * s.K];
         var b = new float[(long)s.K * s.N];
         var c = new float[(long)s.M * s.N];
-        for (int i = 0; i < a.Length; i++) a[i] = rng.NextFloat() - 0.5f;
-        for (int i = 0; i < b.Length; i++) b[i] = rng.NextFloat() - 0.5f;
+        for (int i = 0; i < a.Length; i++) a[i] = random.NextSingle() - 0.5f;
+        for (int i = 0; i < b.Length; i++) b[i] = random.NextSingle() - 0.5f;
         double flops = 2.0 * s.M * s.N * s.K;
         void Once()
         {
@@ -141,18 +141,16 @@ static class BenchCommand
         return flops / MedianSeconds(Once, flops, reference) / 1e9;
     }
 
-    static double MeasureTraining(IKernels kernels, int batch)
+    static double MeasureTraining(ComputeOptions compute, int batch)
     {
-        var net = new Network(784, [128], 10, Activation.Tanh);
-        net.InitializeWeights(0);
-        var trainer = new Trainer(net, kernels, new TrainingOptions(1, batch, 0.01f, 1e-4f, 0, false));
-        var rng = new SplitMix64(3);
+        using var model = Classifier.Create(784, [128], 10, Activation.Tanh, InputScaling.Divide(1f), 0, compute);
+        var random = new Random(3);
         var x = new float[batch * 784];
-        for (int i = 0; i < x.Length; i++) x[i] = rng.NextFloat();
+        for (int i = 0; i < x.Length; i++) x[i] = random.NextSingle();
         var y = new int[batch];
-        for (int i = 0; i < batch; i++) y[i] = rng.NextInt(10);
+        for (int i = 0; i < batch; i++) y[i] = random.Next(10);
         double flopsPerStep = 6.0 * batch * (784 * 128 + 128 * 10);
-        double seconds = MedianSeconds(() => trainer.Step(new ReadOnlyMatrixView(x, batch, 784), y), flopsPerStep, kernels.Name == "reference");
+        double seconds = MedianSeconds(() => model.TrainStep(x, y, 0.01f, 1e-4f), flopsPerStep, compute.Backend == "reference");
         return batch / seconds;
     }
 

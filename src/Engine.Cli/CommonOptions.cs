@@ -37,6 +37,16 @@ static class CommonOptions
         catch (EngineException e) { throw new UsageException(e.Message); }
     }
 
+    /// <summary>The compute settings of a <see cref="Classifier"/>, checked here so a bad value is a usage error.</summary>
+    public static ComputeOptions Compute(string backend, int threads, string? isa)
+    {
+        if (threads < 1) throw new UsageException($"--threads must be at least 1, got {threads}");
+        string name = backend.Trim().ToLowerInvariant();
+        if (!Backends.Names.Contains(name)) throw new UsageException($"--backend must be one of {string.Join(", ", Backends.Names)}, got '{backend}'");
+        try { return new ComputeOptions(name, threads, InstructionSets.Parse(isa)); }
+        catch (EngineException e) { throw new UsageException(e.Message); }
+    }
+
     public static int[] ParseHidden(string text)
     {
         if (text.Trim().Length == 0) return [];

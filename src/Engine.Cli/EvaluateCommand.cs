@@ -26,19 +26,19 @@ static class EvaluateCommand
         var command = new Command("evaluate", "Evaluate a saved model on labelled data") { model, data, backend, threads, isa, metricsJson };
         command.SetAction(p =>
         {
-            using IKernels kernels = CommonOptions.CreateBackend(p.GetValue(backend)!, p.GetValue(threads), p.GetValue(isa));
+            ComputeOptions compute = CommonOptions.Compute(p.GetValue(backend)!, p.GetValue(threads), p.GetValue(isa));
             string? metricsPath = p.GetValue(metricsJson);
             TrainCommand.RequireWritableDirectory(metricsPath, "--metrics-json");
-            var loaded = ModelFile.Load(p.GetValue(model)!);
+            using var loaded = Classifier.Load(p.GetValue(model)!, compute);
             string dataPath = p.GetValue(data) ?? DataSource.BundledDirectory();
             Dataset dataset = DataSource.LoadForInference(dataPath);
             if (dataset.Labels is null) throw new EngineException($"{dataPath}: has no labels to evaluate against (use 'engine predict')");
-            var result = Evaluator.Evaluate(loaded.Network, kernels, loaded.Scaling.Apply(dataset));
-            Console.Out.WriteLine($"model {p.GetValue(model)}: {loaded.Network.Describe()}, inputs {loaded.Scaling.Describe()}; backend {kernels.Name}");
+            var result = loaded.Evaluate(dataset);
+            Console.Out.WriteLine($"model {p.GetValue(model)}: {loaded.Describe()}, inputs {loaded.Scaling.Describe()}; backend {loaded.Backend}");
             Reports.PrintEvaluation(Console.Out, result, $"{dataset.Source} ({dataset.Count} examples)");
             if (metricsPath is not null)
             {
-                Reports.WriteMetricsJson(metricsPath, result, [], kernels.Name, p.GetValue(threads), seed: null);
+                Reports.WriteMetricsJson(metricsPath, result, [], loaded.Backend, p.GetValue(threads), seed: null);
                 Console.Out.WriteLine($"metrics written to {metricsPath}");
             }
             return ExitCodes.Success;

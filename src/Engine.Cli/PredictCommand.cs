@@ -22,13 +22,13 @@ static class PredictCommand
         var command = new Command("predict", "Predict classes and class probabilities with a saved model") { model, data, output, backend, threads, isa };
         command.SetAction(p =>
         {
-            using IKernels kernels = CommonOptions.CreateBackend(p.GetValue(backend)!, p.GetValue(threads), p.GetValue(isa));
+            ComputeOptions compute = CommonOptions.Compute(p.GetValue(backend)!, p.GetValue(threads), p.GetValue(isa));
             string? outPath = p.GetValue(output);
             TrainCommand.RequireWritableDirectory(outPath, "--out");
-            var loaded = ModelFile.Load(p.GetValue(model)!);
+            using var loaded = Classifier.Load(p.GetValue(model)!, compute);
             Dataset dataset = DataSource.LoadForInference(p.GetValue(data) ?? DataSource.BundledDirectory());
-            float[] probabilities = Evaluator.Predict(loaded.Network, kernels, loaded.Scaling.Apply(dataset));
-            int k = loaded.Network.ClassCount;
+            float[] probabilities = loaded.PredictProbabilities(dataset);
+            int k = loaded.ClassCount;
 
             var csv = new StringBuilder();
             csv.Append("index,predicted");
@@ -38,7 +38,7 @@ static class PredictCommand
             for (int i = 0; i < dataset.Count; i++)
             {
                 var row = probabilities.AsSpan(i * k, k);
-                csv.Append(i).Append(',').Append(Evaluator.ArgMax(row));
+                csv.Append(i).Append(',').Append(Classifier.ArgMax(row));
                 foreach (float v in row) csv.Append(',').Append(v.ToString(CultureInfo.InvariantCulture));
                 if (dataset.HasLabels) csv.Append(',').Append(dataset.Labels![i]);
                 csv.Append('\n');

@@ -55,7 +55,7 @@ static class TrainCommand
             try { options.Validate(); } catch (EngineException e) { throw new UsageException(e.Message); }
             int[] hiddenWidths = CommonOptions.ParseHidden(p.GetValue(hidden)!);
             Activation act = CommonOptions.ParseActivation(p.GetValue(activation)!);
-            using IKernels kernels = CommonOptions.CreateBackend(p.GetValue(backend)!, p.GetValue(threads), p.GetValue(isa));
+            ComputeOptions compute = CommonOptions.Compute(p.GetValue(backend)!, p.GetValue(threads), p.GetValue(isa));
             double? split = p.GetValue(validationSplit);
             if (split is double s && !(s > 0 && s < 1)) throw new UsageException($"--validation-split must be between 0 and 1 (exclusive), got {s}");
             float? divisor = p.GetValue(scale);
@@ -93,41 +93,30 @@ static class TrainCommand
             InputScaling scaling = divisor is float d ? InputScaling.Divide(d)
                 : p.GetValue(standardize) ? InputScaling.FitStandardize(train)
                 : InputScaling.FitMax(train);
-            Dataset scaledTrain = scaling.Apply(train), scaledEvaluation = scaling.Apply(evaluation);
-
             int classes = Math.Max(2, Math.Max(train.ClassCountFromLabels(), evaluation.ClassCountFromLabels()));
-            Network network;
-            if (initPath is not null)
-            {
-                network = Npz.ToNetwork(Npz.Read(initPath), act, initPath);
-                if (network.InputWidth != train.Width)
-                    throw new EngineException($"{initPath}: W1 takes {network.InputWidth} inputs, the data has {train.Width} features");
-                if (network.ClassCount < classes)
-                    throw new EngineException($"{initPath}: the last layer has {network.ClassCount} outputs, the data has {classes} classes");
-            }
-            else
-            {
-                network = new Network(train.Width, hiddenWidths, classes, act);
-                network.InitializeWeights(options.Seed);
-            }
+            using Classifier model = initPath is null
+                ? Classifier.Create(train.Width, hiddenWidths, classes, act, scaling, options.Seed, compute)
+                : Classifier.FromWeights(initPath, act, scaling, compute);
+            if (model.InputWidth != train.Width)
+                throw new EngineException($"{initPath}: W1 takes {model.InputWidth} inputs, the data has {train.Width} features");
+            if (model.ClassCount < classes)
+                throw new EngineException($"{initPath}: the last layer has {model.ClassCount} outputs, the data has {classes} classes");
 
             var o = Console.Out;
-            o.WriteLine($"network {network.Describe()} ({network.Parameters.Length:N0} parameters){(initPath is null ? $", Glorot/He init seed {options.Seed}" : $", weights from {initPath}")}");
+            o.WriteLine($"network {model.Describe()} ({model.ParameterCount:N0} parameters){(initPath is null ? $", Glorot/He init seed {options.Seed}" : $", weights from {initPath}")}");
             o.WriteLine($"data {dataPath}: {train.Count:N0} training examples, {evaluation.Count:N0} {evaluationName} examples, {train.Width} features, {classes} classes, inputs {scaling.Describe()}");
             o.WriteLine($"sgd: {options.Epochs} epochs, batch {options.BatchSize}, lr {options.LearningRate.ToString(CultureInfo.InvariantCulture)}, " +
-                        $"l2 {options.L2.ToString(CultureInfo.InvariantCulture)}, shuffle {(options.Shuffle ? $"on (seed {options.Seed})" : "off")}; backend {kernels.Name}");
+                        $"l2 {options.L2.ToString(CultureInfo.InvariantCulture)}, shuffle {(options.Shuffle ? $"on (seed {options.Seed})" : "off")}; backend {model.Backend}");
 
-            var trainer = new Trainer(network, kernels, options);
-            var epochsDone = trainer.Train(scaledTrain, scaledEvaluation, r => Reports.PrintEpoch(o, r, options.Epochs, train.Count));
+            var epochsDone = model.Train(train, options, evaluation, r => Reports.PrintEpoch(o, r, options.Epochs, train.Count));
             o.WriteLine($"training time {epochsDone.Sum(r => r.Seconds).ToString("0.00", CultureInfo.InvariantCulture)} s");
 
-            var result = Evaluator.Evaluate(network, kernels, scaledEvaluation);
+            var result = model.Evaluate(evaluation);
             Reports.PrintEvaluation(o, result, $"{evaluationName} set ({evaluation.Count} examples)");
 
-            var model = new Model(network, scaling);
-            if (outPath is not null) { ModelFile.Save(outPath, model); o.WriteLine($"\nmodel saved to {outPath}"); }
-            if (npzPath is not null) { Npz.Write(npzPath, Npz.FromNetwork(network)); o.WriteLine($"weights written to {npzPath}"); }
-            if (metricsPath is not null) { Reports.WriteMetricsJson(metricsPath, result, epochsDone, kernels.Name, p.GetValue(threads), options.Seed); o.WriteLine($"metrics written to {metricsPath}"); }
+            if (outPath is not null) { model.Save(outPath); o.WriteLine($"\nmodel saved to {outPath}"); }
+            if (npzPath is not null) { model.ExportWeights(npzPath); o.WriteLine($"weights written to {npzPath}"); }
+            if (metricsPath is not null) { Reports.WriteMetricsJson(metricsPath, result, epochsDone, model.Backend, p.GetValue(threads), options.Seed); o.WriteLine($"metrics written to {metricsPath}"); }
             return ExitCodes.Success;
         });
         return command;

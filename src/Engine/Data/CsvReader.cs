@@ -9,7 +9,7 @@ namespace Engine.Data;
 /// without one the file is unlabelled input for predict. Every other column is a feature, so the input width
 /// comes from the file. Errors name the line and column.
 /// </summary>
-public static class CsvReader
+internal static class CsvReader
 {
     public const int MaxLabel = 65535;
 

@@ -5,7 +5,7 @@ using Engine.Serialization;
 namespace Engine.Data;
 
 /// <summary>An IDX array: dimensions (outermost first) and its unsigned-byte elements.</summary>
-public sealed record IdxArray(int[] Dimensions, byte[] Data);
+internal sealed record IdxArray(int[] Dimensions, byte[] Data);
 
 /// <summary>
 /// Reads IDX files (LeCun's MNIST format), plain or gzip-compressed: magic 0x00 0x00 type rank, then
@@ -14,7 +14,7 @@ public sealed record IdxArray(int[] Dimensions, byte[] Data);
 /// a plain file's length must match exactly; a compressed file is read into a buffer that grows only
 /// as real data arrives, so a lying header cannot make the reader allocate what is not there.
 /// </summary>
-public static class IdxReader
+internal static class IdxReader
 {
     const byte UnsignedByte = 0x08;
     const int MaxRank = 4;

@@ -79,19 +79,21 @@ public sealed class InputScaling
     /// <summary>A scaled copy of the dataset.</summary>
     public Dataset Apply(Dataset data)
     {
-        if (Mode == Kind.Standardize && data.Width != Mean.Length)
-            throw new EngineException($"{data.Source} has {data.Width} features, the scaling was fitted on {Mean.Length}");
         var scaled = new float[data.Features.Length];
-        for (int i = 0; i < data.Count; i++)
-        {
-            ReadOnlySpan<float> src = data.Row(i);
-            Span<float> dst = scaled.AsSpan(i * data.Width, data.Width);
-            if (Mode == Kind.Divide)
-                for (int j = 0; j < src.Length; j++) dst[j] = src[j] / Divisor;
-            else
-                for (int j = 0; j < src.Length; j++) dst[j] = (src[j] - Mean[j]) / Std[j];
-        }
+        ApplyRows(data.Features, scaled, data.Width, data.Source);
         return new Dataset(scaled, data.Labels, data.Count, data.Width, data.Source);
+    }
+
+    /// <summary>Scales whole rows of <paramref name="width"/> features from <paramref name="source"/> into <paramref name="destination"/>.</summary>
+    public void ApplyRows(ReadOnlySpan<float> source, Span<float> destination, int width, string what = "input")
+    {
+        if (Mode == Kind.Standardize && width != Mean.Length)
+            throw new EngineException($"{what} has {width} features, the scaling was fitted on {Mean.Length}");
+        if (destination.Length < source.Length) throw new ArgumentException("destination is shorter than source", nameof(destination));
+        if (Mode == Kind.Divide)
+            for (int i = 0; i < source.Length; i++) destination[i] = source[i] / Divisor;
+        else
+            for (int i = 0; i < source.Length; i++) destination[i] = (source[i] - Mean[i % width]) / Std[i % width];
     }
 
     public string Describe() => Mode == Kind.Divide ? $"x / {Divisor:G9}" : $"standardize ({Mean.Length} features)";

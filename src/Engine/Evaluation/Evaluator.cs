@@ -47,7 +47,7 @@ public sealed class EvaluationResult
     static double Ratio(int a, int b) => b == 0 ? double.NaN : (double)a / b;
 }
 
-public static class Evaluator
+internal static class Evaluator
 {
     public const int DefaultBatch = 1000;
 

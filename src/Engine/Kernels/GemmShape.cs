@@ -3,7 +3,7 @@ using Engine.Numerics;
 namespace Engine.Kernels;
 
 /// <summary>The dimensions of C = op(A)·op(B), checked once for every backend.</summary>
-public static class GemmShape
+internal static class GemmShape
 {
     /// <summary>Returns (M, N, K) where op(A) is M×K, op(B) is K×N and C must be M×N; throws on a mismatch.</summary>
     public static (int M, int N, int K) Resolve(Transpose transA, Transpose transB, ReadOnlyMatrixView a, ReadOnlyMatrixView b, MatrixView c)

@@ -7,7 +7,7 @@ namespace Engine.Nn;
 /// One fully-connected layer z = x·W + b followed by an activation, a = f(z). W is (fanIn, fanOut) and b is
 /// (fanOut), stored at fixed offsets in the network's parameter arena (gradients use the same offsets).
 /// </summary>
-public readonly record struct DenseLayer(int FanIn, int FanOut, Activation Activation, int WeightOffset, int BiasOffset)
+internal readonly record struct DenseLayer(int FanIn, int FanOut, Activation Activation, int WeightOffset, int BiasOffset)
 {
     public int WeightCount => FanIn * FanOut;
     public int ParameterCount => FanIn * FanOut + FanOut;

@@ -3,4 +3,4 @@ using Engine.Data;
 namespace Engine.Nn;
 
 /// <summary>A trained network together with the input scaling it was trained with.</summary>
-public sealed record Model(Network Network, InputScaling Scaling);
+internal sealed record Model(Network Network, InputScaling Scaling);

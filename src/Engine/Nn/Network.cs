@@ -9,7 +9,7 @@ namespace Engine.Nn;
 /// softmax. All parameters live in one arena, layer by layer W1, b1, W2, b2, …; gradients use a second
 /// arena with the same layout (see <see cref="Workspace"/>).
 /// </summary>
-public sealed class Network
+internal sealed class Network
 {
     public int InputWidth { get; }
     public IReadOnlyList<int> HiddenWidths { get; }

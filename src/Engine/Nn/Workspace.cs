@@ -7,7 +7,7 @@ namespace Engine.Nn;
 /// training steps allocate nothing. Activation l is a_l (B, fanOut_l) — the last one holds the logits;
 /// delta l holds dL/da_l, then dL/dz_l; gradients has the layout of the parameter arena.
 /// </summary>
-public sealed class Workspace
+internal sealed class Workspace
 {
     public int BatchCapacity { get; }
     public float[] Gradients { get; }

@@ -3,7 +3,7 @@ using System.Runtime.Intrinsics.X86;
 namespace Engine.Numerics;
 
 /// <summary>Cache hints. They change when memory arrives, never what is computed.</summary>
-public static unsafe class Prefetch
+internal static unsafe class Prefetch
 {
     /// <summary>Asks for every cache line of <paramref name="row"/> to be brought towards L2 ahead of use.</summary>
     public static void Row(ReadOnlySpan<float> row)

@@ -3,7 +3,7 @@ using System.Runtime.CompilerServices;
 namespace Engine.Numerics;
 
 /// <summary>Shape checks shared by every kernel; a failed check is a programming error.</summary>
-public static class Shape
+internal static class Shape
 {
     /// <summary>A rows×cols view with this stride must fit in a buffer of <paramref name="length"/> floats.</summary>
     public static void CheckMatrix(int length, int rows, int cols, int stride)

@@ -1,7 +1,7 @@
 namespace Engine.Serialization;
 
 /// <summary>Reading a length that a file's header claims, without trusting the claim.</summary>
-public static class BoundedRead
+internal static class BoundedRead
 {
     /// <summary>
     /// Reads up to <paramref name="expected"/> bytes into a buffer that starts at 1 MiB and doubles only as

@@ -19,7 +19,7 @@ namespace Engine.Serialization;
 /// Every field is validated, and the sizes it implies are checked against the file's length before
 /// anything large is allocated.
 /// </summary>
-public static class ModelFile
+internal static class ModelFile
 {
     static ReadOnlySpan<byte> Magic => "ENGNMODL"u8;
     public const uint Version = 1;

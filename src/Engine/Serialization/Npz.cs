@@ -9,14 +9,14 @@ using Engine.Nn;
 namespace Engine.Serialization;
 
 /// <summary>A float32 array with its NumPy shape (C order).</summary>
-public sealed record NpyArray(int[] Shape, float[] Data);
+internal sealed record NpyArray(int[] Shape, float[] Data);
 
 /// <summary>
 /// NumPy .npy (format 1.0/2.0) and .npz (a zip of .npy members, stored or deflated) for float32 weights.
 /// Reading accepts little- or big-endian float32/float64 in C or Fortran order and converts to float32 C order.
 /// Interchange layout: layer i (1-based) is W{i} (fan_in, fan_out) and b{i} (fan_out), so z = x·W + b.
 /// </summary>
-public static partial class Npz
+internal static partial class Npz
 {
     static ReadOnlySpan<byte> NpyMagic => [0x93, (byte)'N', (byte)'U', (byte)'M', (byte)'P', (byte)'Y'];
     const long MaxElements = 1L << 28;

@@ -5,7 +5,7 @@ namespace Engine.Training;
 /// state += 0x9E3779B97F4A7C15, then a fixed 64-bit mix. Every random choice the engine makes
 /// (initial weights, shuffles, validation splits) comes from it, so a seed fixes a run on any machine.
 /// </summary>
-public struct SplitMix64
+internal struct SplitMix64
 {
     ulong _state;
 
@@ -54,7 +54,7 @@ public struct SplitMix64
 }
 
 /// <summary>Stream identifiers for <see cref="SplitMix64.ForStream"/>: one per kind of random choice.</summary>
-public static class RandomStreams
+internal static class RandomStreams
 {
     public const ulong Init = 1;
     public const ulong Shuffle = 2;

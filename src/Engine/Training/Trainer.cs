@@ -12,11 +12,12 @@ namespace Engine.Training;
 /// off, else in a Fisher–Yates permutation drawn from SplitMix64.ForStream(seed, Shuffle, epoch). The last
 /// batch may be smaller and is averaged over its own size; nothing is dropped.
 /// </summary>
-public sealed class Trainer
+internal sealed class Trainer
 {
     readonly Network _network;
     readonly IKernels _kernels;
     readonly TrainingOptions _options;
+    public TrainingOptions Options => _options;
     readonly Workspace _workspace;
     readonly float[] _batchInput;   // (B, inputWidth): gathered rows of a shuffled batch
     readonly int[] _batchLabels;    // (B)

@@ -6,7 +6,7 @@ namespace Engine.Kernels.Reference;
 /// The scalar reference backend: plain loops, no intrinsics, single-threaded. This is the specification
 /// every faster backend is tested against, bit for bit.
 /// </summary>
-public sealed class ReferenceKernels : IKernels
+internal sealed class ReferenceKernels : IKernels
 {
     public static readonly ReferenceKernels Instance = new();
 

@@ -6,7 +6,7 @@ namespace Engine.Kernels.Reference;
 /// because they come from the platform's C library and differ between machines.
 /// Accuracy against double-precision Math.Exp/Math.Tanh is tested over a dense sweep (see ScalarMathTests).
 /// </summary>
-public static class ScalarMath
+internal static class ScalarMath
 {
     // exp(x) = 2^n · e^r with n = round(x·log2 e), r = x − n·ln2 (Cody–Waite: ln2 split into a float
     // head and a tail, each subtracted with one fused multiply-add, so r carries no cancellation error).

@@ -9,7 +9,7 @@ namespace Engine.Kernels.Simd;
 /// Thread safety: one instance serves one caller at a time (it owns packing buffers and a worker pool);
 /// give each concurrent trainer or predictor its own instance.
 /// </summary>
-public sealed class SimdKernels : IKernels
+internal sealed class SimdKernels : IKernels
 {
     public string Name => "simd";
     public InstructionSet InstructionSet { get; }

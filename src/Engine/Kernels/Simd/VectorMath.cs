@@ -9,7 +9,7 @@ namespace Engine.Kernels.Simd;
 /// returns exactly the bits the scalar function returns (tested over lengths 0..256 and edge values). Both
 /// branches of a piecewise function are computed and one is selected per lane, as the scalar code would pick.
 /// </summary>
-public static class VectorMath
+internal static class VectorMath
 {
     const float Log2E = 1.44269504088896341f;
     const float Ln2Head = 0.693147182464599609375f;

@@ -1,0 +1,167 @@
+using Engine.Data;
+using Engine.Evaluation;
+using Engine.Kernels;
+using Engine.Nn;
+using Engine.Numerics;
+using Engine.Serialization;
+using Engine.Training;
+
+namespace Engine;
+
+/// <summary>Where a <see cref="Classifier"/> computes: the backend, its worker threads and the instruction set.</summary>
+/// <param name="Backend"><c>simd</c> (the default, fast) or <c>reference</c> (scalar; bit-identical results).</param>
+/// <param name="Threads">Degree of parallelism of the simd backend (≥ 1).</param>
+/// <param name="Isa">Force an instruction set for simd; null picks the best this CPU supports (or <c>ENGINE_ISA</c>).</param>
+public sealed record ComputeOptions(string Backend = Backends.Default, int Threads = 1, InstructionSet? Isa = null);
+
+/// <summary>
+/// The engine's entry point for programs that embed it: a fully-connected softmax classifier together with its
+/// input scaling and the backend it computes on. Inputs are raw (unscaled) features; the classifier applies the
+/// scaling it was created or trained with. One instance must not be used from two threads at once (its backend
+/// and work buffers are shared by its calls); separate instances are independent.
+/// </summary>
+/// <example>
+/// <code>
+/// var data = DataSource.Load(DataSource.BundledDirectory());
+/// using var model = Classifier.Create(784, [128], 10, Activation.Tanh, InputScaling.FitMax(data.Train));
+/// model.Train(data.Train, new TrainingOptions(Epochs: 10, BatchSize: 32, LearningRate: 0.1f, L2: 1e-4f, Seed: 0, Shuffle: true));
+/// Console.WriteLine(model.Evaluate(data.Test!).Accuracy);
+/// </code>
+/// </example>
+public sealed class Classifier : IDisposable
+{
+    readonly Network _network;
+    readonly IKernels _kernels;
+    // TrainStep's state, kept for the last batch size so repeated steps allocate nothing.
+    Trainer? _stepTrainer;
+    float[] _stepInput = [];
+
+    Classifier(Network network, InputScaling scaling, ComputeOptions? compute)
+    {
+        compute ??= new ComputeOptions();
+        if (compute.Threads < 1) throw new EngineException($"threads must be at least 1, got {compute.Threads}");
+        if (scaling.Width is int w && w != network.InputWidth)
+            throw new EngineException($"the input scaling is for {w} features, the network takes {network.InputWidth}");
+        _network = network;
+        Scaling = scaling;
+        _kernels = Backends.Create(compute.Backend, compute.Threads, compute.Isa);
+    }
+
+    /// <summary>A new network with Glorot (tanh, sigmoid) or He (ReLU) uniform weights drawn from <paramref name="seed"/>.</summary>
+    /// <param name="inputWidth">Features per example.</param>
+    /// <param name="hiddenWidths">Width of each hidden layer, input side first; may be empty (softmax regression).</param>
+    /// <param name="classCount">Number of classes (≥ 2).</param>
+    /// <param name="hiddenActivation">Activation of every hidden layer.</param>
+    /// <param name="scaling">How raw inputs are scaled, e.g. <see cref="InputScaling.FitMax"/> of the training set.</param>
+    /// <param name="seed">Seed of the initial weights.</param>
+    /// <param name="compute">Backend and threads; null for simd on one thread.</param>
+    public static Classifier Create(int inputWidth, IReadOnlyList<int> hiddenWidths, int classCount, Activation hiddenActivation,
+                                    InputScaling scaling, ulong seed = 0, ComputeOptions? compute = null)
+    {
+        if (classCount < 2) throw new EngineException($"a classifier needs at least 2 classes, got {classCount}");
+        var network = new Network(inputWidth, hiddenWidths, classCount, hiddenActivation);
+        network.InitializeWeights(seed);
+        return new Classifier(network, scaling, compute);
+    }
+
+    /// <summary>Loads a model saved by <see cref="Save"/> (or <c>engine train --out</c>).</summary>
+    public static Classifier Load(string path, ComputeOptions? compute = null)
+    {
+        Model model = ModelFile.Load(path);
+        return new Classifier(model.Network, model.Scaling, compute);
+    }
+
+    /// <summary>A network whose weights come from an .npz file with arrays W1, b1, W2, b2, … (W as fan-in × fan-out).</summary>
+    public static Classifier FromWeights(string npzPath, Activation hiddenActivation, InputScaling scaling, ComputeOptions? compute = null) =>
+        new(Npz.ToNetwork(Npz.Read(npzPath), hiddenActivation, npzPath), scaling, compute);
+
+    /// <summary>Saves network and scaling atomically: an interrupted save leaves any previous file intact.</summary>
+    public void Save(string path) => ModelFile.Save(path, new Model(_network, Scaling));
+
+    /// <summary>Writes the weights as W1, b1, W2, b2, … to an .npz file NumPy can read (atomically).</summary>
+    public void ExportWeights(string npzPath) => Npz.Write(npzPath, Npz.FromNetwork(_network));
+
+    /// <summary>Features per example.</summary>
+    public int InputWidth => _network.InputWidth;
+
+    /// <summary>Number of classes (width of the softmax).</summary>
+    public int ClassCount => _network.ClassCount;
+
+    /// <summary>Trainable parameters (weights and biases).</summary>
+    public int ParameterCount => _network.Parameters.Length;
+
+    /// <summary>The input scaling applied to every raw example before the first layer.</summary>
+    public InputScaling Scaling { get; }
+
+    /// <summary>The backend in use (<c>simd</c> or <c>reference</c>).</summary>
+    public string Backend => _kernels.Name;
+
+    /// <summary>Layer widths and activation, e.g. <c>784-128-10 tanh</c>.</summary>
+    public string Describe() => _network.Describe();
+
+    /// <summary>
+    /// Mini-batch SGD with L2 on the weights (see <see cref="TrainingOptions"/>); the update is the average of
+    /// the batch's per-example gradients. When <paramref name="evaluation"/> is given it is evaluated after
+    /// every epoch. <paramref name="onEpoch"/> sees each epoch's report as it ends.
+    /// </summary>
+    /// <returns>One report per epoch.</returns>
+    public IReadOnlyList<EpochReport> Train(Dataset train, TrainingOptions options, Dataset? evaluation = null, Action<EpochReport>? onEpoch = null)
+    {
+        options.Validate();
+        Dataset scaledTrain = Scaling.Apply(train);
+        Dataset? scaledEvaluation = evaluation is null ? null : Scaling.Apply(evaluation);
+        return new Trainer(_network, _kernels, options).Train(scaledTrain, scaledEvaluation, onEpoch);
+    }
+
+    /// <summary>
+    /// One SGD step on one batch of raw examples (for callers that run their own loop): forward, backward, and
+    /// w ← w − lr·(mean gradient + l2·w) on the weights (biases without l2). Returns the batch's mean cross-entropy
+    /// before the update. Repeated steps of the same batch size allocate nothing.
+    /// </summary>
+    /// <param name="features">rows × InputWidth values, row-major.</param>
+    /// <param name="labels">One class per row.</param>
+    public double TrainStep(ReadOnlySpan<float> features, ReadOnlySpan<int> labels, float learningRate, float l2)
+    {
+        int rows = labels.Length, d = InputWidth;
+        if (rows < 1 || (long)rows * d != features.Length)
+            throw new EngineException($"{features.Length} feature values and {rows} labels do not make rows of {d} features");
+        foreach (int label in labels)
+            if ((uint)label >= (uint)ClassCount) throw new EngineException($"label {label} is not a class 0..{ClassCount - 1}");
+        if (_stepTrainer is not { Options: var o } || o.BatchSize != rows || o.LearningRate != learningRate || o.L2 != l2)
+        {
+            _stepTrainer = new Trainer(_network, _kernels, new TrainingOptions(1, rows, learningRate, l2, 0, false));
+            if (_stepInput.Length < features.Length) _stepInput = new float[features.Length];
+        }
+        Scaling.ApplyRows(features, _stepInput, d);
+        return _stepTrainer.Step(new ReadOnlyMatrixView(_stepInput.AsSpan(0, features.Length), rows, d), labels) / rows;
+    }
+
+    /// <summary>Accuracy, mean cross-entropy, confusion matrix and per-class metrics on labelled raw data.</summary>
+    public EvaluationResult Evaluate(Dataset data) => Evaluator.Evaluate(_network, _kernels, Scaling.Apply(data));
+
+    /// <summary>Class probabilities, (data.Count × ClassCount) row-major, for raw data with or without labels.</summary>
+    public float[] PredictProbabilities(Dataset data) => Evaluator.Predict(_network, _kernels, Scaling.Apply(data));
+
+    /// <summary>Class probabilities for <paramref name="rows"/> raw examples stored row-major in <paramref name="features"/>.</summary>
+    public float[] PredictProbabilities(ReadOnlySpan<float> features, int rows)
+    {
+        if (rows < 0 || (long)rows * InputWidth != features.Length)
+            throw new EngineException($"{features.Length} feature values do not make {rows} rows of {InputWidth}");
+        return PredictProbabilities(new Dataset(features.ToArray(), null, rows, InputWidth, "input"));
+    }
+
+    /// <summary>The most probable class of each example (the first one on ties).</summary>
+    public int[] Predict(Dataset data)
+    {
+        float[] p = PredictProbabilities(data);
+        var classes = new int[data.Count];
+        for (int i = 0; i < classes.Length; i++) classes[i] = ArgMax(p.AsSpan(i * ClassCount, ClassCount));
+        return classes;
+    }
+
+    /// <summary>Index of the largest value; the first one wins ties; NaN never wins.</summary>
+    public static int ArgMax(ReadOnlySpan<float> values) => Evaluator.ArgMax(values);
+
+    /// <summary>Stops the backend's worker threads.</summary>
+    public void Dispose() => _kernels.Dispose();
+}
