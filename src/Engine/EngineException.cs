@@ -6,6 +6,8 @@ namespace Engine;
 /// </summary>
 public sealed class EngineException : Exception
 {
+    /// <summary>Creates the error with a one-line message for the user.</summary>
     public EngineException(string message) : base(message) { }
+    /// <summary>Creates the error with a one-line message for the user, keeping the underlying cause.</summary>
     public EngineException(string message, Exception inner) : base(message, inner) { }
 }

@@ -24,6 +24,12 @@ public static class DataSource
         throw new EngineException("bundled data set data/mnist-10k not found; pass --data DIR or FILE.csv");
     }
 
+    /// <summary>
+    /// Loads a directory of IDX files (train part required, t10k part optional but both or neither), an IDX
+    /// images file (unlabelled when no matching labels file sits next to it) or a CSV file (<c>.csv</c>/<c>.csv.gz</c>).
+    /// Features are raw, unscaled.
+    /// </summary>
+    /// <exception cref="EngineException">The path is missing, of an unknown kind, or its files are incomplete or malformed.</exception>
     public static LoadedData Load(string path)
     {
         if (Directory.Exists(path))

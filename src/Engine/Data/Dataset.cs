@@ -6,13 +6,24 @@ namespace Engine.Data;
 /// </summary>
 public sealed class Dataset
 {
+    /// <summary>The (Count, Width) row-major matrix: example i occupies [i·Width, (i+1)·Width).</summary>
     public float[] Features { get; }
+    /// <summary>One class index per example, or null when the data is unlabelled.</summary>
     public int[]? Labels { get; }
+    /// <summary>Number of examples (rows).</summary>
     public int Count { get; }
+    /// <summary>Number of features per example (columns).</summary>
     public int Width { get; }
     /// <summary>Where the data came from, for messages.</summary>
     public string Source { get; }
 
+    /// <summary>Wraps the arrays without copying them.</summary>
+    /// <param name="features">Row-major, exactly <paramref name="count"/>·<paramref name="width"/> values.</param>
+    /// <param name="labels">One label per example, or null for unlabelled data.</param>
+    /// <param name="count">Number of examples.</param>
+    /// <param name="width">Features per example.</param>
+    /// <param name="source">Where the data came from, for messages.</param>
+    /// <exception cref="ArgumentException">The array lengths do not match <paramref name="count"/> and <paramref name="width"/>.</exception>
     public Dataset(float[] features, int[]? labels, int count, int width, string source)
     {
         if ((long)count * width != features.Length)
@@ -26,8 +37,10 @@ public sealed class Dataset
         Source = source;
     }
 
+    /// <summary>Whether <see cref="Labels"/> is present.</summary>
     public bool HasLabels => Labels is not null;
 
+    /// <summary>The <see cref="Width"/> features of example <paramref name="i"/>, without copying.</summary>
     public ReadOnlySpan<float> Row(int i) => Features.AsSpan(i * Width, Width);
 
     /// <summary>1 + the largest label (0 when unlabelled or empty).</summary>

@@ -8,11 +8,22 @@ namespace Engine.Data;
 /// </summary>
 public sealed class InputScaling
 {
-    public enum Kind : byte { Divide = 1, Standardize = 2 }
+    /// <summary>The transform; the values are stored in model files, so they must not change.</summary>
+    public enum Kind : byte
+    {
+        /// <summary>x' = x / <see cref="Divisor"/>.</summary>
+        Divide = 1,
+        /// <summary>x'_j = (x_j − <see cref="Mean"/>[j]) / <see cref="Std"/>[j].</summary>
+        Standardize = 2,
+    }
 
+    /// <summary>Which transform this is.</summary>
     public Kind Mode { get; }
+    /// <summary>The divisor of <see cref="Kind.Divide"/>; 0 for <see cref="Kind.Standardize"/>.</summary>
     public float Divisor { get; }
+    /// <summary>Per-feature means of <see cref="Kind.Standardize"/>; empty for <see cref="Kind.Divide"/>.</summary>
     public float[] Mean { get; }
+    /// <summary>Per-feature standard deviations (all &gt; 0) of <see cref="Kind.Standardize"/>; empty for <see cref="Kind.Divide"/>.</summary>
     public float[] Std { get; }
 
     InputScaling(Kind mode, float divisor, float[] mean, float[] std)
@@ -23,6 +34,8 @@ public sealed class InputScaling
         Std = std;
     }
 
+    /// <summary>Scaling by x / <paramref name="divisor"/>, applied to every feature.</summary>
+    /// <exception cref="EngineException"><paramref name="divisor"/> is not a positive finite number.</exception>
     public static InputScaling Divide(float divisor)
     {
         if (!(divisor > 0) || !float.IsFinite(divisor))
@@ -30,6 +43,9 @@ public sealed class InputScaling
         return new InputScaling(Kind.Divide, divisor, [], []);
     }
 
+    /// <summary>Per-feature standardization with the given statistics (kept, not copied).</summary>
+    /// <exception cref="ArgumentException"><paramref name="mean"/> and <paramref name="std"/> differ in length.</exception>
+    /// <exception cref="EngineException">A standard deviation is not positive and finite.</exception>
     public static InputScaling Standardize(float[] mean, float[] std)
     {
         if (mean.Length != std.Length) throw new ArgumentException("mean and std lengths differ");
@@ -74,6 +90,7 @@ public sealed class InputScaling
         return Standardize(m, s);
     }
 
+    /// <summary>The feature count the scaling was fitted on, or null when it applies to any width (<see cref="Kind.Divide"/>).</summary>
     public int? Width => Mode == Kind.Standardize ? Mean.Length : null;
 
     /// <summary>A scaled copy of the dataset.</summary>
@@ -96,5 +113,6 @@ public sealed class InputScaling
             for (int i = 0; i < source.Length; i++) destination[i] = (source[i] - Mean[i % width]) / Std[i % width];
     }
 
+    /// <summary>A short human-readable form, e.g. <c>x / 255</c> or <c>standardize (784 features)</c>.</summary>
     public string Describe() => Mode == Kind.Divide ? $"x / {Divisor:G9}" : $"standardize ({Mean.Length} features)";
 }

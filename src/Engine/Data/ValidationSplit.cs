@@ -2,6 +2,7 @@ using Engine.Training;
 
 namespace Engine.Data;
 
+/// <summary>Holds out a reproducible random part of a training set for validation.</summary>
 public static class ValidationSplit
 {
     /// <summary>

@@ -7,6 +7,9 @@ using Engine.Training;
 namespace Engine.Evaluation;
 
 /// <summary>Per-class figures from the confusion matrix (one-vs-rest).</summary>
+/// <param name="Label">The class index.</param>
+/// <param name="Support">TP + FN: examples whose true class is this one.</param>
+/// <param name="Predicted">TP + FP: examples predicted as this class.</param>
 /// <param name="Sensitivity">TP / (TP + FN): of the examples of this class, the share recognised. NaN without support.</param>
 /// <param name="Specificity">TN / (TN + FP): of the other examples, the share not labelled as this class.</param>
 /// <param name="Precision">TP / (TP + FP): of the predictions of this class, the share right. NaN when never predicted.</param>
@@ -17,11 +20,18 @@ public sealed class EvaluationResult
 {
     /// <summary>Confusion[t][p] counts examples of true class t predicted as p.</summary>
     public int[][] Confusion { get; }
+    /// <summary>Number of examples evaluated (the sum of the confusion matrix).</summary>
     public int Samples { get; }
+    /// <summary>Mean cross-entropy per example, in nats.</summary>
     public double Loss { get; }
+    /// <summary>Share of examples whose arg-max prediction is the true class, in [0, 1]; NaN when there are none.</summary>
     public double Accuracy { get; }
+    /// <summary>One-vs-rest metrics, indexed by class.</summary>
     public IReadOnlyList<ClassMetrics> Classes { get; }
 
+    /// <summary>Derives the counts and metrics from a confusion matrix.</summary>
+    /// <param name="confusion">Square, confusion[t][p] = examples of true class t predicted as p; kept, not copied.</param>
+    /// <param name="loss">Mean cross-entropy per example.</param>
     public EvaluationResult(int[][] confusion, double loss)
     {
         Confusion = confusion;

@@ -6,8 +6,10 @@ namespace Engine.Kernels;
 /// <summary>The registry of backends selectable at run time with <c>--backend</c>.</summary>
 public static class Backends
 {
+    /// <summary>The backend used when none is chosen.</summary>
     public const string Default = "simd";
 
+    /// <summary>The names <see cref="Create"/> accepts.</summary>
     public static IReadOnlyList<string> Names { get; } = ["simd", "reference"];
 
     /// <summary>

@@ -21,10 +21,13 @@ public enum InstructionSet
     Avx512,
 }
 
+/// <summary>Detection, naming, parsing and selection of <see cref="InstructionSet"/> paths.</summary>
 public static class InstructionSets
 {
+    /// <summary>The environment variable that forces a path when no explicit choice is given.</summary>
     public const string EnvironmentVariable = "ENGINE_ISA";
 
+    /// <summary>Whether this CPU and runtime can run the path with hardware acceleration; scalar always can.</summary>
     public static bool IsSupported(InstructionSet isa) => isa switch
     {
         InstructionSet.Scalar => true,
@@ -41,6 +44,8 @@ public static class InstructionSets
         : IsSupported(InstructionSet.Vector) ? InstructionSet.Vector
         : InstructionSet.Scalar;
 
+    /// <summary>The lower-case name accepted by <see cref="Parse"/>: scalar, vector, avx2 or avx512.</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="isa"/> is not a defined value.</exception>
     public static string Name(this InstructionSet isa) => isa switch
     {
         InstructionSet.Scalar => "scalar",

@@ -15,6 +15,18 @@ public sealed record GradientCheckResult(string Tensor, int Count, double MaxAbs
 /// </summary>
 public static class GradientCheck
 {
+    /// <summary>
+    /// Builds a network with seeded weights and random non-zero biases, draws a random batch (inputs in [−1, 1),
+    /// uniform labels) and compares the gradient of every weight and bias tensor with central differences.
+    /// </summary>
+    /// <param name="kernels">The backend whose forward and backward passes are checked.</param>
+    /// <param name="widths">Layer widths: input, hidden..., classes (at least 2 entries).</param>
+    /// <param name="activation">The hidden-layer activation (not <see cref="Activation.Identity"/>).</param>
+    /// <param name="batch">Number of random examples.</param>
+    /// <param name="seed">Seed of the weights and the random data.</param>
+    /// <param name="epsilon">The finite-difference step ε.</param>
+    /// <returns>One result per tensor in layer order: W1, b1, W2, b2, ….</returns>
+    /// <exception cref="EngineException">The widths or activation do not describe a valid network.</exception>
     public static List<GradientCheckResult> Run(IKernels kernels, int[] widths, Activation activation, int batch, ulong seed, float epsilon = 1e-2f)
     {
         var network = new Network(widths[0], widths[1..^1], widths[^1], activation);

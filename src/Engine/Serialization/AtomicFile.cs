@@ -6,6 +6,10 @@ namespace Engine.Serialization;
 /// </summary>
 public static class AtomicFile
 {
+    /// <summary>Replaces <paramref name="path"/> with what <paramref name="write"/> writes; on failure the temporary file is removed and the target is untouched.</summary>
+    /// <param name="path">The file to create or replace; its directory must exist.</param>
+    /// <param name="write">Writes the whole content to the given stream (do not dispose it).</param>
+    /// <exception cref="EngineException">The directory does not exist, or an I/O or access error occurred.</exception>
     public static void Write(string path, Action<Stream> write)
     {
         string full = Path.GetFullPath(path);

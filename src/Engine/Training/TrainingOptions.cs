@@ -1,8 +1,16 @@
 namespace Engine.Training;
 
 /// <summary>Mini-batch SGD settings. The update is W −= lr·(mean ∂CE/∂W + l2·W), b −= lr·mean ∂CE/∂b.</summary>
+/// <param name="Epochs">Passes over the training set (≥ 1).</param>
+/// <param name="BatchSize">Examples per step (≥ 1); the last batch of an epoch may be smaller.</param>
+/// <param name="LearningRate">The step size lr (positive, finite).</param>
+/// <param name="L2">The weight-decay factor l2 on weights, not biases (finite, ≥ 0).</param>
+/// <param name="Seed">Seed of the shuffling order (weight initialization is seeded separately).</param>
+/// <param name="Shuffle">Visit examples in a fresh random order each epoch; otherwise in file order.</param>
 public sealed record TrainingOptions(int Epochs, int BatchSize, float LearningRate, float L2, ulong Seed, bool Shuffle)
 {
+    /// <summary>Checks the ranges above.</summary>
+    /// <exception cref="EngineException">A setting is out of range; the message names its command-line option.</exception>
     public void Validate()
     {
         if (Epochs < 1) throw new EngineException($"--epochs must be at least 1, got {Epochs}");
@@ -14,4 +22,9 @@ public sealed record TrainingOptions(int Epochs, int BatchSize, float LearningRa
 
 /// <summary>What one epoch did: mean training cross-entropy, test metrics when a test set is given, and the
 /// wall time of its training steps alone (evaluation excluded).</summary>
+/// <param name="Epoch">The epoch number, from 1.</param>
+/// <param name="TrainLoss">Mean cross-entropy over the epoch's training batches, as seen during training.</param>
+/// <param name="TestAccuracy">Accuracy on the test set after the epoch, in [0, 1]; null without a test set.</param>
+/// <param name="TestLoss">Mean cross-entropy on the test set after the epoch; null without a test set.</param>
+/// <param name="Seconds">Wall time of the epoch's training steps, in seconds.</param>
 public sealed record EpochReport(int Epoch, double TrainLoss, double? TestAccuracy, double? TestLoss, double Seconds);

@@ -1,0 +1,267 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Reflection;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using Engine.Data;
+using Engine.Kernels;
+using Engine.Numerics;
+using Engine.Training;
+
+namespace Engine.Native;
+
+/// <summary>
+/// The C ABI declared in include/engine.h. Every export catches everything: a status code and a thread-local
+/// message cross the boundary, never an exception. Models live in a handle table, so a stale or made-up handle
+/// is an error, not a crash. Only the library's public API is used.
+/// </summary>
+static unsafe class Exports
+{
+    const int Ok = 0, ErrorArgument = 1, ErrorData = 2, ErrorInternal = 3;
+
+    sealed class ArgumentError(string message) : Exception(message);
+
+    sealed class Handle(Classifier model)
+    {
+        public readonly Classifier Model = model;
+        public readonly Lock Gate = new();
+    }
+
+    static readonly ConcurrentDictionary<long, Handle> Models = new();
+    static long _nextHandle;
+    static readonly ConcurrentDictionary<int, (IKernels Kernels, Lock Gate)> GemmBackends = new();
+    static readonly byte* VersionUtf8 = Utf8(typeof(Classifier).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "0");
+    static readonly byte* Empty = Utf8("");
+
+    [ThreadStatic] static nint _lastError;
+
+    static byte* Utf8(string s) => (byte*)Marshal.StringToCoTaskMemUTF8(s);
+
+    static void SetError(string? message)
+    {
+        if (_lastError != 0) Marshal.FreeCoTaskMem(_lastError);
+        _lastError = message is null ? 0 : (nint)Utf8(message.ReplaceLineEndings(" "));
+    }
+
+    /// <summary>Runs <paramref name="body"/>, turning every exception into a status code and a message.</summary>
+    static int Call(Func<int> body)
+    {
+        SetError(null);
+        try { return body(); }
+        catch (ArgumentError e) { SetError(e.Message); return ErrorArgument; }
+        catch (EngineException e) { SetError(e.Message); return ErrorData; }
+        catch (Exception e) { SetError($"internal error: {e.GetType().Name}: {e.Message}"); return ErrorInternal; }
+    }
+
+    static void Require(bool condition, string message)
+    {
+        if (!condition) throw new ArgumentError(message);
+    }
+
+    static string? Text(byte* utf8) => utf8 is null ? null : Marshal.PtrToStringUTF8((nint)utf8);
+
+    static ComputeOptions Compute(byte* backend, int threads)
+    {
+        string name = (Text(backend) ?? Backends.Default).Trim().ToLowerInvariant();
+        Require(Backends.Names.Contains(name), $"backend must be one of {string.Join(", ", Backends.Names)}, got '{name}'");
+        Require(threads >= 1 && threads <= 1024, $"threads must be 1..1024, got {threads}");
+        return new ComputeOptions(name, threads);
+    }
+
+    static long Register(Classifier model)
+    {
+        long id = Interlocked.Increment(ref _nextHandle);
+        Models[id] = new Handle(model);
+        return id;
+    }
+
+    static Handle Find(long model) =>
+        Models.TryGetValue(model, out var h) ? h : throw new ArgumentError($"model handle {model} is not a live model (never created, or freed)");
+
+    /// <summary>Copies rows × cols caller floats after checking the sizes against the model.</summary>
+    static float[] Features(Handle h, float* x, long rows, int cols)
+    {
+        Require(x is not null, "x is NULL");
+        Require(rows >= 1 && rows <= int.MaxValue, $"rows must be 1..{int.MaxValue}, got {rows}");
+        Require(cols == h.Model.InputWidth, $"cols is {cols}, the model takes {h.Model.InputWidth} features");
+        Require(rows * cols <= Array.MaxLength, $"{rows} x {cols} features are more than one array can hold");
+        return new ReadOnlySpan<float>(x, checked((int)(rows * cols))).ToArray();
+    }
+
+    static int[] Labels(Handle h, int* y, long rows)
+    {
+        Require(y is not null, "y is NULL");
+        var labels = new ReadOnlySpan<int>(y, (int)rows).ToArray();
+        for (int i = 0; i < labels.Length; i++)
+            if ((uint)labels[i] >= (uint)h.Model.ClassCount)
+                throw new EngineException($"y[{i}] = {labels[i]} is not a class 0..{h.Model.ClassCount - 1}");
+        return labels;
+    }
+
+    [UnmanagedCallersOnly(EntryPoint = "engine_version")]
+    static byte* Version() => VersionUtf8;
+
+    [UnmanagedCallersOnly(EntryPoint = "engine_last_error")]
+    static byte* LastError() => _lastError == 0 ? Empty : (byte*)_lastError;
+
+    [UnmanagedCallersOnly(EntryPoint = "engine_create")]
+    static int Create(byte* spec, float inputDivisor, ulong seed, byte* backend, int threads, long* outModel) => Call(() =>
+    {
+        Require(outModel is not null, "out_model is NULL");
+        string text = Text(spec) ?? throw new ArgumentError("spec is NULL");
+        Require(float.IsFinite(inputDivisor) && inputDivisor > 0, $"input_divisor must be a positive finite number, got {inputDivisor.ToString(CultureInfo.InvariantCulture)}");
+        var (widths, activation) = ParseSpec(text);
+        var model = Classifier.Create(widths[0], widths[1..^1], widths[^1], activation, InputScaling.Divide(inputDivisor), seed, Compute(backend, threads));
+        *outModel = Register(model);
+        return Ok;
+    });
+
+    /// <summary>"784-128-10 tanh" → widths and hidden activation.</summary>
+    static (int[] Widths, Activation Activation) ParseSpec(string spec)
+    {
+        string[] words = spec.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        Require(words.Length is 1 or 2, $"spec '{spec}' is not like \"784-128-10 tanh\"");
+        var activation = Activation.Tanh;
+        Require(words.Length == 1 || (ActivationNames.TryParse(words[1], out activation) && activation != Activation.Identity),
+                $"spec '{spec}': the activation must be tanh, relu or sigmoid");
+        string[] parts = words[0].Split('-');
+        var widths = new int[parts.Length];
+        for (int i = 0; i < parts.Length; i++)
+            Require(int.TryParse(parts[i], NumberStyles.None, CultureInfo.InvariantCulture, out widths[i]) && widths[i] >= 1 && widths[i] <= 1 << 20,
+                    $"spec '{spec}': '{parts[i]}' is not a layer width");
+        Require(widths.Length >= 2 && widths[^1] >= 2, $"spec '{spec}' needs an input width and at least 2 classes");
+        return (widths, activation);
+    }
+
+    [UnmanagedCallersOnly(EntryPoint = "engine_load")]
+    static int Load(byte* path, byte* backend, int threads, long* outModel) => Call(() =>
+    {
+        Require(outModel is not null, "out_model is NULL");
+        string file = Text(path) ?? throw new ArgumentError("path is NULL");
+        *outModel = Register(Classifier.Load(file, Compute(backend, threads)));
+        return Ok;
+    });
+
+    [UnmanagedCallersOnly(EntryPoint = "engine_save")]
+    static int Save(long model, byte* path) => Call(() =>
+    {
+        var h = Find(model);
+        string file = Text(path) ?? throw new ArgumentError("path is NULL");
+        lock (h.Gate) h.Model.Save(file);
+        return Ok;
+    });
+
+    [UnmanagedCallersOnly(EntryPoint = "engine_free")]
+    static void Free(long model)
+    {
+        try
+        {
+            if (Models.TryRemove(model, out var h))
+                lock (h.Gate) h.Model.Dispose();
+        }
+        catch (Exception e) { SetError($"internal error: {e.Message}"); }
+    }
+
+    [UnmanagedCallersOnly(EntryPoint = "engine_shape")]
+    static int Shape(long model, int* outInputs, int* outClasses) => Call(() =>
+    {
+        var h = Find(model);
+        Require(outInputs is not null && outClasses is not null, "out_inputs or out_classes is NULL");
+        *outInputs = h.Model.InputWidth;
+        *outClasses = h.Model.ClassCount;
+        return Ok;
+    });
+
+    /// <summary>Mirrors engine_train_options in engine.h.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    struct TrainOptions
+    {
+        public int Epochs, BatchSize;
+        public float LearningRate, L2;
+        public ulong Seed;
+        public int Shuffle;
+        public delegate* unmanaged<int, double, void*, void> OnEpoch;
+        public void* User;
+    }
+
+    [UnmanagedCallersOnly(EntryPoint = "engine_train")]
+    static int Train(long model, float* x, int* y, long rows, int cols, TrainOptions* options, double* outMeanLoss) => Call(() =>
+    {
+        var h = Find(model);
+        Require(options is not null, "options is NULL");
+        TrainOptions o = *options;
+        var settings = new TrainingOptions(o.Epochs, o.BatchSize, o.LearningRate, o.L2, o.Seed, o.Shuffle != 0);
+        try { settings.Validate(); } catch (EngineException e) { throw new ArgumentError(e.Message); }
+        var data = new Dataset(Features(h, x, rows, cols), Labels(h, y, rows), (int)rows, cols, "x");
+        IReadOnlyList<EpochReport> reports;
+        lock (h.Gate)
+            reports = h.Model.Train(data, settings, onEpoch: o.OnEpoch is null ? null : r => o.OnEpoch(r.Epoch, r.TrainLoss, o.User));
+        if (outMeanLoss is not null) *outMeanLoss = reports[^1].TrainLoss;
+        return Ok;
+    });
+
+    [UnmanagedCallersOnly(EntryPoint = "engine_predict")]
+    static int Predict(long model, float* x, long rows, int cols, float* probabilities, long capacity) => Call(() =>
+    {
+        var h = Find(model);
+        float[] features = Features(h, x, rows, cols);
+        Require(probabilities is not null, "probabilities is NULL");
+        long needed = rows * h.Model.ClassCount;
+        Require(capacity >= needed, $"probabilities holds {capacity} floats, {rows} rows x {h.Model.ClassCount} classes need {needed}");
+        float[] p;
+        lock (h.Gate) p = h.Model.PredictProbabilities(features, (int)rows);
+        p.CopyTo(new Span<float>(probabilities, p.Length));
+        return Ok;
+    });
+
+    [UnmanagedCallersOnly(EntryPoint = "engine_evaluate")]
+    static int Evaluate(long model, float* x, int* y, long rows, int cols, double* outAccuracy, double* sensitivity, double* specificity,
+                        int* confusion, int classCapacity) => Call(() =>
+    {
+        var h = Find(model);
+        int k = h.Model.ClassCount;
+        Require(outAccuracy is not null, "out_accuracy is NULL");
+        Require(classCapacity >= k, $"class_capacity is {classCapacity}, the model has {k} classes");
+        var data = new Dataset(Features(h, x, rows, cols), Labels(h, y, rows), (int)rows, cols, "x");
+        Engine.Evaluation.EvaluationResult result;
+        lock (h.Gate) result = h.Model.Evaluate(data);
+        *outAccuracy = result.Accuracy;
+        for (int c = 0; c < k; c++)
+        {
+            if (sensitivity is not null) sensitivity[c] = result.Classes[c].Sensitivity;
+            if (specificity is not null) specificity[c] = result.Classes[c].Specificity;
+            if (confusion is not null)
+                for (int j = 0; j < k; j++) confusion[c * k + j] = result.Confusion[c][j];
+        }
+        return Ok;
+    });
+
+    [UnmanagedCallersOnly(EntryPoint = "engine_sgemm")]
+    static int Sgemm(int transA, int transB, int m, int n, int k, float* a, int lda, float* b, int ldb, float* c, int ldc, int accumulate, int threads) => Call(() =>
+    {
+        Require(m >= 0 && n >= 0 && k >= 0, $"m, n, k must be >= 0, got {m}, {n}, {k}");
+        Require(threads >= 1 && threads <= 1024, $"threads must be 1..1024, got {threads}");
+        bool ta = transA != 0, tb = transB != 0;
+        // Stored shapes: A is m×k (k×m when transposed), B is k×n (n×k), C is m×n.
+        int aRows = ta ? k : m, aCols = ta ? m : k, bRows = tb ? n : k, bCols = tb ? k : n;
+        Require(lda >= Math.Max(1, aCols) && ldb >= Math.Max(1, bCols) && ldc >= Math.Max(1, n),
+                $"leading dimensions must be at least the stored row lengths: lda {lda} >= {aCols}, ldb {ldb} >= {bCols}, ldc {ldc} >= {n}");
+        if (m == 0 || n == 0) return Ok;
+        Require(c is not null && (k == 0 || (a is not null && b is not null)), "a, b or c is NULL");
+        var (kernels, gate) = GemmBackends.GetOrAdd(threads, t => (Backends.Create(Backends.Default, t), new Lock()));
+        var av = new ReadOnlyMatrixView(new ReadOnlySpan<float>(a, Extent(aRows, aCols, lda)), aRows, aCols, lda);
+        var bv = new ReadOnlyMatrixView(new ReadOnlySpan<float>(b, Extent(bRows, bCols, ldb)), bRows, bCols, ldb);
+        var cv = new MatrixView(new Span<float>(c, Extent(m, n, ldc)), m, n, ldc);
+        lock (gate) kernels.Gemm(ta ? Transpose.Yes : Transpose.No, tb ? Transpose.Yes : Transpose.No, av, bv, cv, accumulate != 0);
+        return Ok;
+    });
+
+    /// <summary>Floats spanned by a rows × cols matrix with row stride ld (0 for an empty one).</summary>
+    static int Extent(int rows, int cols, int ld)
+    {
+        if (rows == 0 || cols == 0) return 0;
+        long floats = (long)(rows - 1) * ld + cols;
+        Require(floats <= Array.MaxLength, $"a {rows} x {cols} matrix with leading dimension {ld} is too large");
+        return (int)floats;
+    }
+}

@@ -1,0 +1,116 @@
+/*
+ * engine.h: the C ABI of Engine (libengine.so, built with NativeAOT from src/Engine.Native).
+ *
+ * Conventions
+ * - Every function except engine_version, engine_last_error and engine_free returns a status code:
+ *   ENGINE_OK (0) or one of the errors below. On error, engine_last_error() describes it in one line.
+ *   No exception or signal crosses the boundary: every failure is a status code.
+ * - Matrices are float32, row-major. Feature matrices are rows x cols with no padding.
+ *   Buffers are owned by the caller; the engine never keeps a pointer after a call returns.
+ * - Sizes are checked: null pointers, negative or zero sizes, output buffers shorter than the result,
+ *   labels outside 0..classes-1 and options out of range are rejected before anything is written.
+ *   The engine cannot know the length of an input array: x must hold rows*cols floats, y rows labels.
+ * - Inputs are raw features; the model applies its input scaling (x / divisor, or standardization
+ *   for models trained by the `engine` command with --standardize) itself.
+ *
+ * Thread safety
+ * - engine_version, engine_last_error: any thread, any time. engine_last_error is per thread.
+ * - Calls on one model are serialized by a lock inside the model: it is safe, but not parallel, to use
+ *   one model from several threads. Different models run in parallel independently.
+ * - engine_free must not race with other calls on the same model; a freed handle is rejected
+ *   (ENGINE_ERROR_ARGUMENT) by every later call.
+ * - engine_sgemm: any thread. Calls with the same thread count share one worker pool and run one at
+ *   a time; calls with different thread counts run in parallel.
+ */
+#ifndef ENGINE_H
+#define ENGINE_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define ENGINE_OK 0
+#define ENGINE_ERROR_ARGUMENT 1  /* null pointer, bad size, bad option, unknown or freed handle */
+#define ENGINE_ERROR_DATA 2      /* unreadable or invalid file, labels out of range, wrong feature count */
+#define ENGINE_ERROR_INTERNAL 3  /* a bug: please report the message */
+
+/* An opaque handle to a classifier (network + input scaling + backend). */
+typedef int64_t engine_model;
+
+/* Called after every epoch of engine_train with the epoch number (1-based) and its mean training loss. */
+typedef void (*engine_epoch_callback)(int32_t epoch, double mean_loss, void *user);
+
+typedef struct engine_train_options {
+    int32_t epochs;          /* >= 1 */
+    int32_t batch_size;      /* >= 1; the update is the mean of the batch's per-example gradients */
+    float learning_rate;     /* > 0 */
+    float l2;                /* >= 0; loss += (l2/2)*sum(W^2) over weights, not biases */
+    uint64_t seed;           /* shuffling seed */
+    int32_t shuffle;         /* 1: a new permutation every epoch; 0: file order */
+    engine_epoch_callback on_epoch; /* may be NULL */
+    void *user;              /* passed to on_epoch */
+} engine_train_options;
+
+/* The library version, e.g. "0.4.0". Static storage; never free it. */
+const char *engine_version(void);
+
+/* The last error on this thread, or "" if none. Valid until the next engine call on this thread. */
+const char *engine_last_error(void);
+
+/*
+ * Creates a classifier from a spec "784-128-10 tanh" (layer widths input to output, then tanh, relu or
+ * sigmoid for the hidden layers) with Glorot/He uniform weights from seed. Inputs are divided by
+ * input_divisor (e.g. 255 for bytes; 1 for data already in [0, 1]).
+ * backend: "simd" (fast) or "reference" (scalar; bit-identical results), NULL for simd.
+ * threads: worker threads of the simd backend (>= 1).
+ */
+int32_t engine_create(const char *spec, float input_divisor, uint64_t seed, const char *backend, int32_t threads,
+                      engine_model *out_model);
+
+/* Loads a model saved by engine_save or `engine train --out`. */
+int32_t engine_load(const char *path, const char *backend, int32_t threads, engine_model *out_model);
+
+/* Saves atomically: an interrupted save leaves an existing file intact. */
+int32_t engine_save(engine_model model, const char *path);
+
+/* Releases the model. Unknown or already freed handles are ignored. */
+void engine_free(engine_model model);
+
+/* Input features per example and number of classes. */
+int32_t engine_shape(engine_model model, int32_t *out_inputs, int32_t *out_classes);
+
+/* Mini-batch SGD on x (rows x cols raw features) and y (rows labels). out_mean_loss (may be NULL)
+   receives the last epoch's mean training loss. */
+int32_t engine_train(engine_model model, const float *x, const int32_t *y, int64_t rows, int32_t cols,
+                     const engine_train_options *options, double *out_mean_loss);
+
+/* Class probabilities: writes rows x classes floats to probabilities (capacity in floats). */
+int32_t engine_predict(engine_model model, const float *x, int64_t rows, int32_t cols, float *probabilities,
+                       int64_t capacity);
+
+/*
+ * Evaluates on labelled data: accuracy, and per class c (arrays of class_capacity >= classes doubles)
+ * sensitivity = TP/(TP+FN) and specificity = TN/(TN+FP) (NaN when undefined). confusion (may be NULL)
+ * receives classes x classes counts, row = true class, column = predicted, and then needs
+ * class_capacity*class_capacity elements (the first classes*classes are written).
+ */
+int32_t engine_evaluate(engine_model model, const float *x, const int32_t *y, int64_t rows, int32_t cols,
+                        double *out_accuracy, double *sensitivity, double *specificity, int32_t *confusion,
+                        int32_t class_capacity);
+
+/*
+ * C = op(A) * op(B), or C += op(A) * op(B) when accumulate != 0, on the simd backend. op(A) is m x k, op(B)
+ * is k x n, C is m x n, all row-major with leading dimensions (row strides) lda, ldb, ldc. trans_a != 0
+ * means A is stored k x m (op(A) = A^T); likewise trans_b (B stored n x k). Every element follows the
+ * engine's fma order, so results are bit-identical to the scalar reference for any thread count.
+ */
+int32_t engine_sgemm(int32_t trans_a, int32_t trans_b, int32_t m, int32_t n, int32_t k, const float *a, int32_t lda,
+                     const float *b, int32_t ldb, float *c, int32_t ldc, int32_t accumulate, int32_t threads);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* ENGINE_H */
