@@ -56,7 +56,7 @@ public sealed class CliTests : IDisposable
     string DataCsv() => _dir.WriteText("data.csv", LearnableCsv());
 
     /// <summary>The run failed with exactly one "engine: ..." line on stderr, no stack trace, naming every <paramref name="mentions"/>.</summary>
-    static void AssertFailsCleanly(EngineRun run, int? exitCode, params string[] mentions)
+    internal static void AssertFailsCleanly(EngineRun run, int? exitCode, params string[] mentions)
     {
         Assert.True(run.ExitCode != 0, $"expected failure\n{run}");
         if (exitCode is int code) Assert.True(run.ExitCode == code, $"expected exit code {code}\n{run}");
