@@ -1,5 +1,4 @@
 using System.CommandLine;
-using Engine.Serialization;
 
 namespace Engine.Cli;
 
@@ -23,12 +22,10 @@ static class ExportCommand
             TrainCommand.RequireWritableDirectory(outPath, "--onnx");
             if (Path.GetFullPath(outPath) == Path.GetFullPath(modelPath))
                 throw new UsageException($"--onnx {outPath} is the --model file; choose another name so the model is not overwritten");
-            var loaded = ModelFile.Load(modelPath);
-            OnnxExport.Write(outPath, loaded);
-            var net = loaded.Network;
-            Console.Out.WriteLine($"model {modelPath}: {net.Describe()}, inputs {loaded.Scaling.Describe()}");
-            Console.Out.WriteLine($"ONNX (IR {OnnxExport.IrVersion}, opset {OnnxExport.OpsetVersion}) written to {outPath}: " +
-                                  $"{OnnxExport.InputName} [batch, {net.InputWidth}] -> {OnnxExport.OutputName} [batch, {net.ClassCount}]");
+            using var loaded = Classifier.Load(modelPath, new ComputeOptions("reference"));
+            loaded.ExportOnnx(outPath);
+            Console.Out.WriteLine($"model {modelPath}: {loaded.Describe()}, inputs {loaded.Scaling.Describe()}");
+            Console.Out.WriteLine($"ONNX (IR 8, opset 13) written to {outPath}: input [batch, {loaded.InputWidth}] -> probabilities [batch, {loaded.ClassCount}]");
             return ExitCodes.Success;
         });
         return command;

@@ -81,6 +81,13 @@ public sealed class Classifier : IDisposable
     /// <summary>Writes the weights as W1, b1, W2, b2, … to an .npz file NumPy can read (atomically).</summary>
     public void ExportWeights(string npzPath) => Npz.Write(npzPath, Npz.FromNetwork(_network));
 
+    /// <summary>
+    /// Writes a standard ONNX model (IR 8, opset 13; atomically): input <c>input</c> [batch, InputWidth] of raw
+    /// features, then the input scaling, MatMul + Add and the activation per layer, and Softmax, giving
+    /// <c>probabilities</c> [batch, ClassCount]. ONNX Runtime reproduces the engine's probabilities to ~1e-6.
+    /// </summary>
+    public void ExportOnnx(string path) => OnnxExport.Write(path, new Model(_network, Scaling));
+
     /// <summary>Features per example.</summary>
     public int InputWidth => _network.InputWidth;
 

@@ -23,7 +23,7 @@ namespace Engine.Serialization;
 /// protobuf or ONNX package dependency: the subset needed for one small graph is a few varints and
 /// length-delimited fields. Field numbers follow onnx/onnx.proto.
 /// </summary>
-public static class OnnxExport
+internal static class OnnxExport
 {
     public const long IrVersion = 8;
     public const long OpsetVersion = 13;
