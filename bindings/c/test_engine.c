@@ -1,0 +1,203 @@
+/*
+ * Tests of the C ABI (engine.h) from C: error handling at the boundary, a training run, save/load,
+ * simd vs reference bit-identity, and engine_sgemm against a plain fmaf loop, bit for bit.
+ * Build and run: bindings/c/run-tests.sh (after publishing libengine.so to out/native).
+ */
+#include "engine.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int checks = 0, failures = 0;
+
+#define CHECK(cond, ...)                                                        \
+    do {                                                                        \
+        checks++;                                                               \
+        if (!(cond)) {                                                          \
+            failures++;                                                         \
+            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                \
+            fprintf(stderr, __VA_ARGS__);                                       \
+            fprintf(stderr, " (last error: %s)\n", engine_last_error());        \
+        }                                                                       \
+    } while (0)
+
+/* xorshift: the test's own data, independent of the engine's generator */
+static uint64_t state = 88172645463325252ull;
+static float uniform(void) {
+    state ^= state << 13; state ^= state >> 7; state ^= state << 17;
+    return (float)((state >> 40) * (1.0 / 16777216.0));
+}
+
+enum { ROWS = 600, COLS = 4, CLASSES = 3 };
+static float x[ROWS * COLS];
+static int32_t y[ROWS];
+
+/* Three separable clusters in 4 dimensions, on a 0..255 scale like image bytes. */
+static void make_data(void) {
+    for (int i = 0; i < ROWS; i++) {
+        int c = i % CLASSES;
+        y[i] = c;
+        for (int j = 0; j < COLS; j++) x[i * COLS + j] = 255.0f * (0.15f * uniform() + (j == c ? 0.7f : 0.1f));
+    }
+}
+
+static int epochs_seen = 0;
+static void on_epoch(int32_t epoch, double loss, void *user) {
+    (void)loss;
+    epochs_seen = epoch;
+    *(int *)user += 1;
+}
+
+static engine_train_options options(int epochs) {
+    engine_train_options o = {0};
+    o.epochs = epochs; o.batch_size = 16; o.learning_rate = 0.1f; o.l2 = 1e-4f; o.seed = 5; o.shuffle = 1;
+    return o;
+}
+
+static void test_errors(void) {
+    engine_model m = 0;
+    CHECK(strlen(engine_version()) > 0, "version is empty");
+    CHECK(engine_create("4-8-3 tanh", 255.0f, 1, NULL, 1, NULL) == ENGINE_ERROR_ARGUMENT, "NULL out_model accepted");
+    CHECK(strlen(engine_last_error()) > 0, "no message for a NULL out_model");
+    CHECK(engine_create(NULL, 255.0f, 1, NULL, 1, &m) == ENGINE_ERROR_ARGUMENT, "NULL spec accepted");
+    CHECK(engine_create("4-x-3 tanh", 255.0f, 1, NULL, 1, &m) == ENGINE_ERROR_ARGUMENT, "bad width accepted");
+    CHECK(engine_create("4-8-3 softsign", 255.0f, 1, NULL, 1, &m) == ENGINE_ERROR_ARGUMENT, "bad activation accepted");
+    CHECK(engine_create("4-8-1 tanh", 255.0f, 1, NULL, 1, &m) == ENGINE_ERROR_ARGUMENT, "one class accepted");
+    CHECK(engine_create("4-8-3 tanh", 0.0f, 1, NULL, 1, &m) == ENGINE_ERROR_ARGUMENT, "zero divisor accepted");
+    CHECK(engine_create("4-8-3 tanh", 255.0f, 1, "gpu", 1, &m) == ENGINE_ERROR_ARGUMENT, "unknown backend accepted");
+    CHECK(engine_create("4-8-3 tanh", 255.0f, 1, NULL, 0, &m) == ENGINE_ERROR_ARGUMENT, "zero threads accepted");
+    CHECK(engine_load("/nonexistent/model.bin", NULL, 1, &m) == ENGINE_ERROR_DATA, "missing file not a data error");
+    CHECK(engine_save(12345, "/tmp/x.bin") == ENGINE_ERROR_ARGUMENT, "unknown handle accepted");
+    engine_free(12345); /* ignored */
+    CHECK(engine_create("4-8-3 tanh", 255.0f, 1, NULL, 1, &m) == ENGINE_OK, "create failed");
+    CHECK(strlen(engine_last_error()) == 0, "last error not cleared by a successful call");
+
+    engine_train_options o = options(1);
+    int32_t bad_labels[ROWS];
+    memcpy(bad_labels, y, sizeof y);
+    bad_labels[7] = 3;
+    CHECK(engine_train(m, x, bad_labels, ROWS, COLS, &o, NULL) == ENGINE_ERROR_DATA, "label 3 of 3 classes accepted");
+    bad_labels[7] = -1;
+    CHECK(engine_train(m, x, bad_labels, ROWS, COLS, &o, NULL) == ENGINE_ERROR_DATA, "label -1 accepted");
+    CHECK(engine_train(m, x, y, ROWS, COLS + 1, &o, NULL) == ENGINE_ERROR_ARGUMENT, "wrong cols accepted");
+    CHECK(engine_train(m, NULL, y, ROWS, COLS, &o, NULL) == ENGINE_ERROR_ARGUMENT, "NULL x accepted");
+    CHECK(engine_train(m, x, y, 0, COLS, &o, NULL) == ENGINE_ERROR_ARGUMENT, "zero rows accepted");
+    CHECK(engine_train(m, x, y, ROWS, COLS, NULL, NULL) == ENGINE_ERROR_ARGUMENT, "NULL options accepted");
+    o.batch_size = 0;
+    CHECK(engine_train(m, x, y, ROWS, COLS, &o, NULL) == ENGINE_ERROR_ARGUMENT, "batch 0 accepted");
+
+    float p[2 * CLASSES + 1];
+    p[2 * CLASSES - 1] = 42.0f;
+    CHECK(engine_predict(m, x, 2, COLS, p, 2 * CLASSES - 1) == ENGINE_ERROR_ARGUMENT, "short output buffer accepted");
+    CHECK(p[2 * CLASSES - 1] == 42.0f, "short output buffer was written");
+    double acc, sens[CLASSES], spec[CLASSES];
+    CHECK(engine_evaluate(m, x, y, ROWS, COLS, &acc, sens, spec, NULL, CLASSES - 1) == ENGINE_ERROR_ARGUMENT, "small class_capacity accepted");
+    CHECK(engine_save(m, "/nonexistent-dir/model.bin") == ENGINE_ERROR_DATA, "save into a missing directory succeeded");
+
+    engine_free(m);
+    CHECK(engine_predict(m, x, 1, COLS, p, CLASSES) == ENGINE_ERROR_ARGUMENT, "freed handle accepted");
+    engine_free(m); /* a second free is ignored */
+}
+
+static void test_training(void) {
+    engine_model simd = 0, reference = 0, loaded = 0;
+    CHECK(engine_create("4-8-3 tanh", 255.0f, 9, "simd", 2, &simd) == ENGINE_OK, "create simd");
+    CHECK(engine_create("4-8-3 tanh", 255.0f, 9, "reference", 1, &reference) == ENGINE_OK, "create reference");
+    int32_t inputs = 0, classes = 0;
+    CHECK(engine_shape(simd, &inputs, &classes) == ENGINE_OK && inputs == COLS && classes == CLASSES, "shape %d x %d", inputs, classes);
+
+    int calls = 0;
+    engine_train_options o = options(20);
+    o.on_epoch = on_epoch;
+    o.user = &calls;
+    double loss = -1;
+    CHECK(engine_train(simd, x, y, ROWS, COLS, &o, &loss) == ENGINE_OK, "train simd");
+    CHECK(calls == 20 && epochs_seen == 20, "callback ran %d times, last epoch %d", calls, epochs_seen);
+    CHECK(loss > 0 && loss < 0.3, "final mean loss %g", loss);
+    o.on_epoch = NULL;
+    CHECK(engine_train(reference, x, y, ROWS, COLS, &o, NULL) == ENGINE_OK, "train reference");
+
+    double acc = 0, sens[CLASSES], spec[CLASSES];
+    int32_t confusion[CLASSES * CLASSES];
+    CHECK(engine_evaluate(simd, x, y, ROWS, COLS, &acc, sens, spec, confusion, CLASSES) == ENGINE_OK, "evaluate");
+    CHECK(acc > 0.95, "accuracy %g", acc);
+    int total = 0, diagonal = 0;
+    for (int i = 0; i < CLASSES * CLASSES; i++) total += confusion[i];
+    for (int c = 0; c < CLASSES; c++) {
+        diagonal += confusion[c * CLASSES + c];
+        CHECK(sens[c] >= 0 && sens[c] <= 1 && spec[c] >= 0 && spec[c] <= 1, "class %d: sensitivity %g specificity %g", c, sens[c], spec[c]);
+    }
+    CHECK(total == ROWS && fabs((double)diagonal / ROWS - acc) < 1e-12, "confusion matrix does not match accuracy");
+
+    static float p_simd[ROWS * CLASSES], p_reference[ROWS * CLASSES], p_loaded[ROWS * CLASSES];
+    CHECK(engine_predict(simd, x, ROWS, COLS, p_simd, ROWS * CLASSES) == ENGINE_OK, "predict simd");
+    CHECK(engine_predict(reference, x, ROWS, COLS, p_reference, ROWS * CLASSES) == ENGINE_OK, "predict reference");
+    CHECK(memcmp(p_simd, p_reference, sizeof p_simd) == 0, "simd and reference training differ (they must be bit-identical)");
+    for (int i = 0; i < ROWS; i++) {
+        double s = 0;
+        for (int c = 0; c < CLASSES; c++) s += p_simd[i * CLASSES + c];
+        if (fabs(s - 1) > 1e-5) { CHECK(0, "row %d probabilities sum to %g", i, s); break; }
+    }
+
+    const char *path = "out/native/test-model.bin";
+    CHECK(engine_save(simd, path) == ENGINE_OK, "save");
+    CHECK(engine_load(path, "simd", 1, &loaded) == ENGINE_OK, "load");
+    CHECK(engine_predict(loaded, x, ROWS, COLS, p_loaded, ROWS * CLASSES) == ENGINE_OK, "predict loaded");
+    CHECK(memcmp(p_simd, p_loaded, sizeof p_simd) == 0, "a saved and loaded model predicts differently");
+    remove(path);
+    engine_free(simd);
+    engine_free(reference);
+    engine_free(loaded);
+}
+
+/* C = op(A)·op(B) (+ C), each element fmaf-accumulated over k in order: the engine's contract. */
+static void naive_sgemm(int ta, int tb, int m, int n, int k, const float *a, int lda, const float *b, int ldb, float *c, int ldc, int acc) {
+    for (int i = 0; i < m; i++)
+        for (int j = 0; j < n; j++) {
+            float s = acc ? c[i * ldc + j] : 0.0f;
+            for (int p = 0; p < k; p++) {
+                float av = ta ? a[p * lda + i] : a[i * lda + p];
+                float bv = tb ? b[j * ldb + p] : b[p * ldb + j];
+                s = fmaf(av, bv, s);
+            }
+            c[i * ldc + j] = s;
+        }
+}
+
+static void test_sgemm(void) {
+    const int shapes[][3] = {{1, 1, 1}, {7, 5, 3}, {33, 17, 65}, {100, 10, 128}, {64, 129, 300}, {257, 31, 1100}};
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
+        for (int ta = 0; ta < 2; ta++)
+            for (int tb = 0; tb < 2; tb++)
+                for (int acc = 0; acc < 2; acc++)
+                    for (int threads = 1; threads <= 2; threads++) {
+                        int m = shapes[s][0], n = shapes[s][1], k = shapes[s][2];
+                        int lda = (ta ? m : k) + 3, ldb = (tb ? k : n) + 1, ldc = n + 2;
+                        size_t asz = (size_t)(ta ? k : m) * lda, bsz = (size_t)(tb ? n : k) * ldb, csz = (size_t)m * ldc;
+                        float *a = malloc(asz * 4), *b = malloc(bsz * 4), *c1 = malloc(csz * 4), *c2 = malloc(csz * 4);
+                        for (size_t i = 0; i < asz; i++) a[i] = uniform() - 0.5f;
+                        for (size_t i = 0; i < bsz; i++) b[i] = uniform() - 0.5f;
+                        for (size_t i = 0; i < csz; i++) c1[i] = c2[i] = uniform() - 0.5f;
+                        naive_sgemm(ta, tb, m, n, k, a, lda, b, ldb, c1, ldc, acc);
+                        int rc = engine_sgemm(ta, tb, m, n, k, a, lda, b, ldb, c2, ldc, acc, threads);
+                        CHECK(rc == ENGINE_OK && memcmp(c1, c2, csz * 4) == 0,
+                              "sgemm %dx%dx%d trans %d%d accumulate %d threads %d differs from the fmaf loop", m, n, k, ta, tb, acc, threads);
+                        free(a); free(b); free(c1); free(c2);
+                    }
+    float a[4] = {1, 2, 3, 4}, c[4] = {0};
+    CHECK(engine_sgemm(0, 0, 2, 2, 2, a, 1, a, 2, c, 2, 0, 1) == ENGINE_ERROR_ARGUMENT, "lda smaller than k accepted");
+    CHECK(engine_sgemm(0, 0, 2, 2, 2, NULL, 2, a, 2, c, 2, 0, 1) == ENGINE_ERROR_ARGUMENT, "NULL a accepted");
+    CHECK(engine_sgemm(0, 0, -1, 2, 2, a, 2, a, 2, c, 2, 0, 1) == ENGINE_ERROR_ARGUMENT, "negative m accepted");
+    CHECK(engine_sgemm(0, 0, 2, 2, 2, a, 2, a, 2, c, 2, 0, 0) == ENGINE_ERROR_ARGUMENT, "zero threads accepted");
+}
+
+int main(void) {
+    make_data();
+    test_errors();
+    test_training();
+    test_sgemm();
+    printf("C ABI tests (engine %s): %d checks, %d failed\n", engine_version(), checks, failures);
+    return failures == 0 ? 0 : 1;
+}
