@@ -6,3 +6,5 @@ cd "$(dirname "$0")/../.."
 gcc -std=c11 -O2 -Wall -Wextra -Werror -Isrc/Engine.Native/include bindings/c/test_engine.c \
     -Lout/native -lengine -Wl,-rpath,'$ORIGIN' -lm -o out/native/test_engine
 out/native/test_engine
+gcc -std=c11 -O2 -Wall -Wextra -Werror -Isrc/Engine.Native/include bindings/c/sgemm_bench.c \
+    -Lout/native -lengine -Wl,-rpath,'$ORIGIN' -o out/native/sgemm_bench

@@ -1,0 +1,42 @@
+# Tests of the R bindings (run by bindings/r/run.sh). Each failure is printed; the script exits 1 if any.
+source("bindings/r/engine.R")
+engine_init("out/native")
+failures <- 0L
+check <- function(ok, what) {
+  if (!isTRUE(ok)) { failures <<- failures + 1L; cat("FAIL:", what, "\n") }
+}
+error_of <- function(expr) tryCatch({ expr; "" }, error = function(e) conditionMessage(e))
+
+check(grepl("^[0-9]+\\.[0-9]+\\.[0-9]+", engine_version()), "version")
+check(grepl("not a layer width", error_of(engine_create("4-x-3 tanh"))), "bad spec gives the engine's message")
+check(grepl("/nonexistent/m.bin", error_of(engine_load("/nonexistent/m.bin"))), "missing file names the path")
+
+set.seed(1)
+n <- 300
+y <- rep(0:2, length.out = n)
+x <- t(sapply(y, function(c) 255 * (0.15 * runif(4) + ifelse(seq_len(4) - 1 == c, 0.7, 0.1))))
+m <- engine_create("4-8-3 tanh", input_divisor = 255, seed = 3)
+check(grepl("not a class", error_of(engine_train(m, x, replace(y, 5, 7L), epochs = 1))), "label out of range")
+check(grepl("4 columns", error_of(engine_predict(m, x[, 1:3]))), "wrong column count")
+loss <- engine_train(m, x, y, epochs = 20L, batch_size = 10L, learning_rate = 0.1, l2 = 1e-4)
+check(loss > 0 && loss < 0.3, sprintf("final loss %g", loss))
+r <- engine_evaluate(m, x, y)
+check(r$accuracy > 0.95, sprintf("accuracy %g", r$accuracy))
+check(sum(r$confusion) == n && sum(diag(r$confusion)) / n == r$accuracy, "confusion matrix matches accuracy")
+p <- engine_predict(m, x)
+check(all(dim(p) == c(n, 3)) && all(abs(rowSums(p) - 1) < 1e-5), "probabilities are rows summing to 1")
+check(all(max.col(p, ties.method = "first") - 1 == max.col(p, ties.method = "first") - 1), "predict")
+
+ref <- engine_create("4-8-3 tanh", input_divisor = 255, seed = 3, backend = "reference")
+engine_train(ref, x, y, epochs = 20L, batch_size = 10L, learning_rate = 0.1, l2 = 1e-4)
+check(identical(engine_predict(ref, x), p), "simd and reference give identical probabilities")
+
+path <- tempfile(fileext = ".bin")
+engine_save(m, path)
+loaded <- engine_load(path)
+check(identical(engine_predict(loaded, x), p), "save/load round trip")
+engine_free(m); engine_free(ref); engine_free(loaded)
+check(grepl("not a live model", error_of(engine_predict(m, x))), "freed model is rejected")
+
+cat(sprintf("R binding tests: %d failed\n", failures))
+if (failures > 0) quit(status = 1)
