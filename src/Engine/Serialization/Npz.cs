@@ -21,12 +21,20 @@ internal static partial class Npz
     static ReadOnlySpan<byte> NpyMagic => [0x93, (byte)'N', (byte)'U', (byte)'M', (byte)'P', (byte)'Y'];
     const long MaxElements = 1L << 28;
 
+    /// <summary>The timestamp of every member: the zip epoch, 1980-01-01 00:00, not the clock.</summary>
+    static readonly DateTimeOffset EntryTime = new(1980, 1, 1, 0, 0, 0, TimeSpan.Zero);
+
+    /// <summary>
+    /// Writes the arrays, in order, as stored (uncompressed) members. Every member carries the same fixed
+    /// timestamp, so the same arrays give the same bytes on every run (the conformance vectors rely on it).
+    /// </summary>
     public static void Write(string path, IEnumerable<(string Name, NpyArray Array)> arrays) => AtomicFile.Write(path, stream =>
     {
         using var zip = new ZipArchive(stream, ZipArchiveMode.Create, leaveOpen: true);
         foreach (var (name, array) in arrays)
         {
             var entry = zip.CreateEntry(name + ".npy", CompressionLevel.NoCompression);
+            entry.LastWriteTime = EntryTime;
             using var s = entry.Open();
             WriteNpy(s, array);
         }
