@@ -126,6 +126,7 @@ static class TrainCommand
     public static void RequireWritableDirectory(string? path, string option)
     {
         if (path is null) return;
+        if (path.Trim().Length == 0) throw new UsageException($"{option} needs a file name");
         if (Directory.Exists(path)) throw new UsageException($"{option} {path} is a directory, expected a file name");
         string dir = Path.GetDirectoryName(Path.GetFullPath(path)) ?? ".";
         if (!Directory.Exists(dir)) throw new UsageException($"{option} {path}: directory {dir} does not exist");

@@ -151,5 +151,15 @@ class SgemmTests(unittest.TestCase):
         np.testing.assert_allclose(c, 1 + a.astype(np.float64) @ b.astype(np.float64), rtol=1e-4, atol=1e-4)
 
 
+class ConformanceTests(unittest.TestCase):
+    def test_golden_gemm_vectors_are_bit_identical_through_the_c_abi(self):
+        try:
+            import numpy  # noqa: F401
+        except ImportError:
+            self.skipTest("NumPy is not installed (CI installs python3-numpy)")
+        import check_conformance
+        self.assertEqual(check_conformance.main(str(REPO / "conformance" / "v1")), 0)
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -32,6 +32,7 @@ public static class DataSource
     /// <exception cref="EngineException">The path is missing, of an unknown kind, or its files are incomplete or malformed.</exception>
     public static LoadedData Load(string path)
     {
+        if (string.IsNullOrWhiteSpace(path)) throw new EngineException("data path is empty");
         if (Directory.Exists(path))
         {
             string trainImages = FindIdx(path, "train-images-idx3-ubyte")

@@ -12,6 +12,7 @@ public static class AtomicFile
     /// <exception cref="EngineException">The directory does not exist, or an I/O or access error occurred.</exception>
     public static void Write(string path, Action<Stream> write)
     {
+        if (string.IsNullOrWhiteSpace(path)) throw new EngineException("output file name is empty");
         string full = Path.GetFullPath(path);
         string dir = Path.GetDirectoryName(full) ?? ".";
         if (!Directory.Exists(dir)) throw new EngineException($"{path}: directory {dir} does not exist");

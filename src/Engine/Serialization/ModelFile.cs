@@ -54,6 +54,7 @@ internal static class ModelFile
 
     public static Model Load(string path)
     {
+        if (string.IsNullOrWhiteSpace(path)) throw new EngineException("model file name is empty");
         byte[] bytes;
         try
         {
