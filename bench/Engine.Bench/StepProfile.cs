@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Engine.Data;
+using Engine.Evaluation;
 using Engine.Kernels;
 using Engine.Nn;
 using Engine.Numerics;
@@ -12,6 +13,7 @@ namespace Engine.Bench;
 /// and shape, runs epochs of Fashion-MNIST (784-128-10 tanh), and prints each call's share of the epoch.
 /// The remainder ("outside kernels") is the trainer's own work: shuffling, gathering the batch rows, loop.
 /// Run with: dotnet run -c Release --project bench/Engine.Bench -- profile-step [threads] [batch] [epochs]
+/// or: ... -- profile-inference [threads] [rounds]
 /// </summary>
 static class StepProfile
 {
@@ -32,20 +34,44 @@ static class StepProfile
         double total = 0;
         for (int e = 1; e <= epochs; e++) total += trainer.RunEpoch(train, e).Seconds;
 
-        double perEpoch = total / epochs, inKernels = 0;
-        Console.WriteLine($"simd {InstructionSets.Best}, {threads} thread(s), batch {batch}: {perEpoch * 1e3:F1} ms per epoch " +
-                          $"({train.Count / perEpoch:N0} samples/s), mean of {epochs} epochs");
-        Console.WriteLine($"{"kernel call",-44} {"calls/epoch",11} {"µs/call",9} {"ms/epoch",9} {"share",6} {"GFLOP/s",8}");
+        Print(timed, $"simd {InstructionSets.Best}, {threads} thread(s), batch {batch}", total / epochs, epochs, train.Count, "samples/s",
+              "outside kernels (shuffle, gather, loop)");
+    }
+
+    /// <summary>The same for inference: 10,000 images in batches of 1,000 (the EpochBenchmarks.Inference10k workload).</summary>
+    public static void RunInference(string[] args)
+    {
+        int threads = args.Length > 0 ? int.Parse(args[0]) : 2;
+        int rounds = args.Length > 1 ? int.Parse(args[1]) : 50;
+        Dataset train = BenchData.TrainingSet();
+        Dataset images = train.Subset(Enumerable.Range(0, 10_000).ToArray(), "first 10000");
+        using IKernels simd = Backends.Create("simd", threads, InstructionSets.Best);
+        var timed = new TimedKernels(simd);
+        var network = new Network(784, [128], 10, Activation.Tanh);
+        network.InitializeWeights(0);
+        Evaluator.Predict(network, timed, images); // warm-up
+        timed.Reset();
+        var clock = Stopwatch.StartNew();
+        for (int r = 0; r < rounds; r++) Evaluator.Predict(network, timed, images);
+        Print(timed, $"simd {InstructionSets.Best}, {threads} thread(s), inference of 10,000 in batches of 1,000", clock.Elapsed.TotalSeconds / rounds,
+              rounds, images.Count, "images/s", "outside kernels (workspace, result copy)");
+    }
+
+    static void Print(TimedKernels timed, string title, double perPass, int passes, int items, string unit, string outsideLabel)
+    {
+        double inKernels = 0;
+        Console.WriteLine($"{title}: {perPass * 1e3:F2} ms per pass ({items / perPass:N0} {unit}), mean of {passes}");
+        Console.WriteLine($"{"kernel call",-44} {"calls/pass",11} {"µs/call",9} {"ms/pass",9} {"share",6} {"GFLOP/s",8}");
         foreach (var (name, entry) in timed.Entries.OrderByDescending(e => e.Value.Ticks))
         {
-            double seconds = entry.Ticks / (double)Stopwatch.Frequency / epochs;
+            double seconds = entry.Ticks / (double)Stopwatch.Frequency / passes;
             inKernels += seconds;
-            long calls = entry.Calls / epochs;
-            string gflops = entry.Flops > 0 ? $"{entry.Flops / epochs / seconds / 1e9,8:F1}" : "";
-            Console.WriteLine($"{name,-44} {calls,11:N0} {seconds / calls * 1e6,9:F2} {seconds * 1e3,9:F1} {seconds / perEpoch,6:P0} {gflops}");
+            long calls = entry.Calls / passes;
+            string gflops = entry.Flops > 0 ? $"{entry.Flops / passes / seconds / 1e9,8:F1}" : "";
+            Console.WriteLine($"{name,-44} {calls,11:N0} {seconds / calls * 1e6,9:F2} {seconds * 1e3,9:F2} {seconds / perPass,6:P0} {gflops}");
         }
-        double outside = perEpoch - inKernels;
-        Console.WriteLine($"{"outside kernels (shuffle, gather, loop)",-44} {"",11} {"",9} {outside * 1e3,9:F1} {outside / perEpoch,6:P0}");
+        double outside = perPass - inKernels;
+        Console.WriteLine($"{outsideLabel,-44} {"",11} {"",9} {outside * 1e3,9:F2} {outside / perPass,6:P0}");
     }
 
     /// <summary>Times each call of the wrapped backend by name and shape; adds ~50 ns per call.</summary>
