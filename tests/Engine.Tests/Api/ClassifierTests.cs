@@ -1,0 +1,63 @@
+using Engine.Data;
+using Engine.Evaluation;
+using Engine.Kernels;
+using Engine.Nn;
+using Engine.Numerics;
+using Engine.Training;
+using Xunit;
+
+namespace Engine.Tests.Api;
+
+public class ClassifierTests
+{
+    static (float[] X, int[] Y) Batch(int rows, int width, int classes, int seed)
+    {
+        var rng = new Random(seed);
+        var x = new float[rows * width];
+        for (int i = 0; i < x.Length; i++) x[i] = 255f * rng.NextSingle();
+        var y = new int[rows];
+        for (int i = 0; i < rows; i++) y[i] = rng.Next(classes);
+        return (x, y);
+    }
+
+    [Theory]
+    [InlineData("simd")]
+    [InlineData("reference")]
+    public void TrainStep_is_the_trainers_step_on_scaled_inputs_and_allocates_nothing_when_repeated(string backend)
+    {
+        var (x, y) = Batch(24, 20, 4, 1);
+        using var model = Classifier.Create(20, [16], 4, Activation.Tanh, InputScaling.Divide(255f), seed: 3, new ComputeOptions(backend));
+
+        // The same step by hand: network with the same seed, inputs divided by 255, Trainer.Step.
+        var network = new Network(20, [16], 4, Activation.Tanh);
+        network.InitializeWeights(3);
+        using IKernels kernels = Backends.Create(backend);
+        var trainer = new Trainer(network, kernels, new TrainingOptions(1, 24, 0.05f, 1e-3f, 0, false));
+        float[] scaled = x.Select(v => v / 255f).ToArray();
+
+        for (int step = 0; step < 3; step++)
+        {
+            double loss = model.TrainStep(x, y, 0.05f, 1e-3f);
+            double expected = trainer.Step(new ReadOnlyMatrixView(scaled, 24, 20), y) / 24;
+            Assert.Equal(expected, loss);
+        }
+        Assert.Equal(Evaluator.Predict(network, kernels, new Dataset(scaled, null, 24, 20, "x")), model.PredictProbabilities(x, 24));
+
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int step = 0; step < 10; step++) model.TrainStep(x, y, 0.05f, 1e-3f);
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+
+    [Fact]
+    public void Bad_inputs_are_engine_errors()
+    {
+        using var model = Classifier.Create(3, [], 2, Activation.Tanh, InputScaling.Divide(1f));
+        Assert.Throws<EngineException>(() => model.TrainStep(new float[5], [0, 1], 0.1f, 0f));
+        Assert.Throws<EngineException>(() => model.TrainStep(new float[6], [0, 2], 0.1f, 0f));
+        Assert.Throws<EngineException>(() => model.TrainStep(new float[6], [0, -1], 0.1f, 0f));
+        Assert.Throws<EngineException>(() => model.PredictProbabilities(new float[4], 1));
+        Assert.Throws<EngineException>(() => Classifier.Create(3, [], 1, Activation.Tanh, InputScaling.Divide(1f)));
+        Assert.Throws<EngineException>(() => Classifier.Create(3, [], 2, Activation.Tanh, InputScaling.Standardize([0f, 0f], [1f, 1f])));
+        Assert.Throws<EngineException>(() => Classifier.Create(3, [], 2, Activation.Tanh, InputScaling.Divide(1f), 0, new ComputeOptions(Threads: 0)));
+    }
+}
