@@ -28,13 +28,8 @@ static class CommonOptions
 
     public static IKernels CreateBackend(string name, int threads, string? isa)
     {
-        if (threads < 1) throw new UsageException($"--threads must be at least 1, got {threads}");
-        try
-        {
-            // The registry falls back to ENGINE_ISA, and only for the backend that has instruction-set paths.
-            return Backends.Create(name, threads, InstructionSets.Parse(isa));
-        }
-        catch (EngineException e) { throw new UsageException(e.Message); }
+        ComputeOptions c = Compute(name, threads, isa); // the registry still applies ENGINE_ISA when isa is null
+        return Backends.Create(c.Backend, c.Threads, c.Isa);
     }
 
     /// <summary>The compute settings of a <see cref="Classifier"/>, checked here so a bad value is a usage error.</summary>

@@ -154,7 +154,9 @@ public sealed class Classifier : IDisposable
     {
         if (rows < 0 || (long)rows * InputWidth != features.Length)
             throw new EngineException($"{features.Length} feature values do not make {rows} rows of {InputWidth}");
-        return PredictProbabilities(new Dataset(features.ToArray(), null, rows, InputWidth, "input"));
+        var scaled = new float[features.Length]; // one copy: scaled straight from the caller's span
+        Scaling.ApplyRows(features, scaled, InputWidth);
+        return Evaluator.Predict(_network, _kernels, new Dataset(scaled, null, rows, InputWidth, "input"));
     }
 
     /// <summary>The most probable class of each example (the first one on ties).</summary>

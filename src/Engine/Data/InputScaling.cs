@@ -107,10 +107,13 @@ public sealed class InputScaling
         if (Mode == Kind.Standardize && width != Mean.Length)
             throw new EngineException($"{what} has {width} features, the scaling was fitted on {Mean.Length}");
         if (destination.Length < source.Length) throw new ArgumentException("destination is shorter than source", nameof(destination));
+        if (source.Length > 0 && (width < 1 || source.Length % width != 0))
+            throw new ArgumentException($"{source.Length} values are not whole rows of {width}", nameof(source));
         if (Mode == Kind.Divide)
             for (int i = 0; i < source.Length; i++) destination[i] = source[i] / Divisor;
         else
-            for (int i = 0; i < source.Length; i++) destination[i] = (source[i] - Mean[i % width]) / Std[i % width];
+            for (int start = 0; start < source.Length; start += width)
+                for (int j = 0; j < width; j++) destination[start + j] = (source[start + j] - Mean[j]) / Std[j];
     }
 
     /// <summary>A short human-readable form, e.g. <c>x / 255</c> or <c>standardize (784 features)</c>.</summary>
