@@ -14,7 +14,8 @@ internal interface IElementWise
         _ => new ElementWise<VScalar>(),
     };
 
-    void AddBias(Span<float> row, ReadOnlySpan<float> bias);
+    /// <summary>target += values, element by element (bias rows, and column sums row by row).</summary>
+    void AddInPlace(Span<float> target, ReadOnlySpan<float> values);
     void Activate(Activation activation, Span<float> row);
     void ActivationBackward(Activation activation, ReadOnlySpan<float> output, Span<float> gradient);
     /// <summary>p = exp(z − max) for the whole row.</summary>
@@ -23,8 +24,6 @@ internal interface IElementWise
     void Divide(Span<float> p, float sum);
     /// <summary>d = p · scale.</summary>
     void Scale(ReadOnlySpan<float> p, float scale, Span<float> d);
-    /// <summary>sums += row, element by element.</summary>
-    void Accumulate(Span<float> sums, ReadOnlySpan<float> row);
     /// <summary>w = fma(−lr, fma(l2, w, g), w).</summary>
     void Sgd(Span<float> w, ReadOnlySpan<float> g, float learningRate, float l2);
     /// <summary>x = exp(x) (for tests of the vector exp).</summary>
@@ -41,11 +40,11 @@ internal sealed unsafe class ElementWise<TVec> : IElementWise where TVec : struc
     static int W => TVec.Count;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public void AddBias(Span<float> row, ReadOnlySpan<float> bias)
+    public void AddInPlace(Span<float> target, ReadOnlySpan<float> values)
     {
-        fixed (float* z = row, b = bias)
+        fixed (float* z = target, b = values)
         {
-            int n = row.Length, j = 0;
+            int n = target.Length, j = 0;
             for (; j + W <= n; j += W) TVec.Store(TVec.Add(TVec.Load(z + j), TVec.Load(b + j)), z + j);
             for (; j < n; j++) z[j] += b[j];
         }
@@ -145,17 +144,6 @@ internal sealed unsafe class ElementWise<TVec> : IElementWise where TVec : struc
             var s = TVec.Broadcast(scale);
             for (; j + W <= n; j += W) TVec.Store(TVec.Multiply(TVec.Load(p + j), s), d + j);
             for (; j < n; j++) d[j] = p[j] * scale;
-        }
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public void Accumulate(Span<float> sums, ReadOnlySpan<float> row)
-    {
-        fixed (float* s = sums, r = row)
-        {
-            int n = row.Length, j = 0;
-            for (; j + W <= n; j += W) TVec.Store(TVec.Add(TVec.Load(s + j), TVec.Load(r + j)), s + j);
-            for (; j < n; j++) s[j] += r[j];
         }
     }
 

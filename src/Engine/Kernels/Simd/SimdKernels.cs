@@ -44,7 +44,7 @@ internal sealed class SimdKernels : IKernels
     public void AddBiasToRows(MatrixView z, ReadOnlySpan<float> bias)
     {
         Shape.Require(bias.Length == z.Cols, $"bias has {bias.Length} entries for {z.Cols} columns");
-        for (int i = 0; i < z.Rows; i++) _ew.AddBias(z.Row(i), bias);
+        for (int i = 0; i < z.Rows; i++) _ew.AddInPlace(z.Row(i), bias);
     }
 
     /// <summary>Below this many elements an activation runs on the calling thread alone.</summary>
@@ -150,7 +150,7 @@ internal sealed class SimdKernels : IKernels
     {
         Shape.Require(sums.Length == m.Cols, $"{sums.Length} sums for {m.Cols} columns");
         sums.Clear();
-        for (int i = 0; i < m.Rows; i++) _ew.Accumulate(sums, m.Row(i));
+        for (int i = 0; i < m.Rows; i++) _ew.AddInPlace(sums, m.Row(i));
     }
 
     public unsafe void SgdUpdate(Span<float> weights, ReadOnlySpan<float> gradient, float learningRate, float l2)
