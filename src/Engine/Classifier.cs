@@ -17,8 +17,9 @@ public sealed record ComputeOptions(string Backend = Backends.Default, int Threa
 /// <summary>
 /// The engine's entry point for programs that embed it: a fully-connected softmax classifier together with its
 /// input scaling and the backend it computes on. Inputs are raw (unscaled) features; the classifier applies the
-/// scaling it was created or trained with. One instance must not be used from two threads at once (its backend
-/// and work buffers are shared by its calls); separate instances are independent.
+/// scaling it was created or trained with. Every method may be called from any thread: calls on one instance run
+/// one at a time (its backend and work buffers are shared), so concurrent predictions give exactly the
+/// single-threaded results; separate instances run in parallel.
 /// </summary>
 /// <example>
 /// <code>
@@ -32,6 +33,8 @@ public sealed class Classifier : IDisposable
 {
     readonly Network _network;
     readonly IKernels _kernels;
+    // Serializes calls: the backend and the step buffers are shared by every call on this instance.
+    readonly Lock _gate = new();
     // TrainStep's state, kept for the last batch size so repeated steps allocate nothing.
     Trainer? _stepTrainer;
     float[] _stepInput = [];
@@ -98,7 +101,7 @@ public sealed class Classifier : IDisposable
     public int ParameterCount => _network.Parameters.Length;
 
     /// <summary>The input scaling applied to every raw example before the first layer.</summary>
-    public InputScaling Scaling { get; }
+    public InputScaling Scaling { get; private set; }
 
     /// <summary>The backend in use (<c>simd</c> or <c>reference</c>).</summary>
     public string Backend => _kernels.Name;
@@ -112,12 +115,42 @@ public sealed class Classifier : IDisposable
     /// every epoch. <paramref name="onEpoch"/> sees each epoch's report as it ends.
     /// </summary>
     /// <returns>One report per epoch.</returns>
-    public IReadOnlyList<EpochReport> Train(Dataset train, TrainingOptions options, Dataset? evaluation = null, Action<EpochReport>? onEpoch = null)
+    public IReadOnlyList<EpochReport> Train(Dataset train, TrainingOptions options, Dataset? evaluation = null, Action<EpochReport>? onEpoch = null,
+                                            CheckpointOptions? checkpoints = null, CancellationToken cancellation = default)
     {
         options.Validate();
-        Dataset scaledTrain = Scaling.Apply(train);
-        Dataset? scaledEvaluation = evaluation is null ? null : Scaling.Apply(evaluation);
-        return new Trainer(_network, _kernels, options).Train(scaledTrain, scaledEvaluation, onEpoch);
+        lock (_gate)
+        {
+            var control = RunControl.Plain with { Cancellation = cancellation };
+            if (checkpoints is not null)
+            {
+                control = control with { Checkpointer = new Checkpointer(checkpoints, network => new Model(network, Scaling)) };
+                if (checkpoints.Resume)
+                {
+                    string newest = CheckpointFile.List(checkpoints.Directory).LastOrDefault()
+                        ?? throw new EngineException($"{checkpoints.Directory}: no checkpoint to resume from");
+                    Checkpoint c = CheckpointFile.Load(newest);
+                    Restore(c, options, newest);
+                    control = control with { From = c.Cursor, Reports = c.Reports };
+                }
+            }
+            Dataset scaledTrain = Scaling.Apply(train);
+            Dataset? scaledEvaluation = evaluation is null ? null : Scaling.Apply(evaluation);
+            return new Trainer(_network, _kernels, options).Train(scaledTrain, scaledEvaluation, onEpoch, control);
+        }
+    }
+
+    /// <summary>Takes weights and scaling from a checkpoint written by a run with the same settings and network.</summary>
+    void Restore(Checkpoint c, TrainingOptions options, string path)
+    {
+        var o = c.Options;
+        if (o.BatchSize != options.BatchSize || o.LearningRate != options.LearningRate || o.L2 != options.L2 || o.Seed != options.Seed || o.Shuffle != options.Shuffle)
+            throw new EngineException($"{path}: written by a run with batch {o.BatchSize}, lr {o.LearningRate}, l2 {o.L2}, seed {o.Seed}, " +
+                                      $"shuffle {o.Shuffle}; resume with the same settings (only --epochs may change)");
+        if (c.Model.Network.Describe() != _network.Describe())
+            throw new EngineException($"{path}: holds a {c.Model.Network.Describe()} network, this run builds {_network.Describe()}");
+        c.Model.Network.Parameters.CopyTo(_network.Parameters);
+        Scaling = c.Model.Scaling;
     }
 
     /// <summary>
@@ -134,20 +167,31 @@ public sealed class Classifier : IDisposable
             throw new EngineException($"{features.Length} feature values and {rows} labels do not make rows of {d} features");
         foreach (int label in labels)
             if ((uint)label >= (uint)ClassCount) throw new EngineException($"label {label} is not a class 0..{ClassCount - 1}");
-        if (_stepTrainer is not { Options: var o } || o.BatchSize != rows || o.LearningRate != learningRate || o.L2 != l2)
+        lock (_gate)
         {
-            _stepTrainer = new Trainer(_network, _kernels, new TrainingOptions(1, rows, learningRate, l2, 0, false));
-            if (_stepInput.Length < features.Length) _stepInput = new float[features.Length];
+            if (_stepTrainer is not { Options: var o } || o.BatchSize != rows || o.LearningRate != learningRate || o.L2 != l2)
+            {
+                _stepTrainer = new Trainer(_network, _kernels, new TrainingOptions(1, rows, learningRate, l2, 0, false));
+                if (_stepInput.Length < features.Length) _stepInput = new float[features.Length];
+            }
+            Scaling.ApplyRows(features, _stepInput, d);
+            return _stepTrainer.Step(new ReadOnlyMatrixView(_stepInput.AsSpan(0, features.Length), rows, d), labels) / rows;
         }
-        Scaling.ApplyRows(features, _stepInput, d);
-        return _stepTrainer.Step(new ReadOnlyMatrixView(_stepInput.AsSpan(0, features.Length), rows, d), labels) / rows;
     }
 
     /// <summary>Accuracy, mean cross-entropy, confusion matrix and per-class metrics on labelled raw data.</summary>
-    public EvaluationResult Evaluate(Dataset data) => Evaluator.Evaluate(_network, _kernels, Scaling.Apply(data));
+    public EvaluationResult Evaluate(Dataset data)
+    {
+        Dataset scaled = Scaling.Apply(data);
+        lock (_gate) return Evaluator.Evaluate(_network, _kernels, scaled);
+    }
 
     /// <summary>Class probabilities, (data.Count × ClassCount) row-major, for raw data with or without labels.</summary>
-    public float[] PredictProbabilities(Dataset data) => Evaluator.Predict(_network, _kernels, Scaling.Apply(data));
+    public float[] PredictProbabilities(Dataset data)
+    {
+        Dataset scaled = Scaling.Apply(data);
+        lock (_gate) return Evaluator.Predict(_network, _kernels, scaled);
+    }
 
     /// <summary>Class probabilities for <paramref name="rows"/> raw examples stored row-major in <paramref name="features"/>.</summary>
     public float[] PredictProbabilities(ReadOnlySpan<float> features, int rows)
@@ -156,7 +200,7 @@ public sealed class Classifier : IDisposable
             throw new EngineException($"{features.Length} feature values do not make {rows} rows of {InputWidth}");
         var scaled = new float[features.Length]; // one copy: scaled straight from the caller's span
         Scaling.ApplyRows(features, scaled, InputWidth);
-        return Evaluator.Predict(_network, _kernels, new Dataset(scaled, null, rows, InputWidth, "input"));
+        lock (_gate) return Evaluator.Predict(_network, _kernels, new Dataset(scaled, null, rows, InputWidth, "input"));
     }
 
     /// <summary>The most probable class of each example (the first one on ties).</summary>

@@ -34,24 +34,67 @@ internal sealed class Trainer
     }
 
     /// <summary>Trains for all epochs; <paramref name="onEpoch"/> sees each epoch's report as it ends.</summary>
-    public List<EpochReport> Train(Dataset train, Dataset? test, Action<EpochReport>? onEpoch = null)
+    public List<EpochReport> Train(Dataset train, Dataset? test, Action<EpochReport>? onEpoch = null) =>
+        Train(train, test, onEpoch, RunControl.Plain);
+
+    /// <summary>
+    /// Trains from <paramref name="control"/>'s cursor up to <see cref="TrainingOptions.Epochs"/>, writing checkpoints as
+    /// it asks. Cancellation is checked after every step: the step finishes, a checkpoint is written (when there is a
+    /// checkpointer), and <see cref="TrainingInterruptedException"/> says where. A non-finite loss or weight stops
+    /// training with an <see cref="EngineException"/> before any checkpoint is written from the diverged weights.
+    /// </summary>
+    internal List<EpochReport> Train(Dataset train, Dataset? test, Action<EpochReport>? onEpoch, RunControl control)
     {
         CheckLabelled(train, _network);
         if (test is not null) CheckLabelled(test, _network);
-        var reports = new List<EpochReport>();
-        for (int epoch = 1; epoch <= _options.Epochs; epoch++)
+        var reports = new List<EpochReport>(control.Reports);
+        TrainingCursor from = control.From;
+        int stepsPerEpoch = (train.Count + _options.BatchSize - 1) / _options.BatchSize;
+        for (int epoch = from.Epoch; epoch <= _options.Epochs; epoch++)
         {
-            var (loss, seconds) = RunEpoch(train, epoch);
+            var start = epoch == from.Epoch ? from : new TrainingCursor(epoch, 0, 0);
+            var (lossSum, seconds) = RunEpoch(train, start, (step, sum) =>
+            {
+                if (!double.IsFinite(sum)) throw Diverged(epoch, step, sum);
+                var here = new TrainingCursor(epoch, step, sum);
+                if (control.Cancellation.IsCancellationRequested)
+                    throw new TrainingInterruptedException(control.Checkpointer?.Save(_network, _options, here, reports), epoch, step);
+                if (control.Checkpointer is { EverySteps: > 0 } c && step % c.EverySteps == 0 && step < stepsPerEpoch)
+                    c.Save(_network, _options, here, reports);
+            });
+            if (!AllFinite(_network.Parameters)) throw Diverged(epoch, stepsPerEpoch, double.NaN);
             EvaluationResult? eval = test is null ? null : Evaluator.Evaluate(_network, _kernels, test);
-            var report = new EpochReport(epoch, loss, eval?.Accuracy, eval?.Loss, seconds);
+            var report = new EpochReport(epoch, lossSum / train.Count, eval?.Accuracy, eval?.Loss, seconds);
             reports.Add(report);
+            control.Checkpointer?.Save(_network, _options, new TrainingCursor(epoch + 1, 0, 0), reports);
             onEpoch?.Invoke(report);
         }
         return reports;
     }
 
+    EngineException Diverged(int epoch, int step, double lossSum) => new(
+        $"training diverged in epoch {epoch} at step {step} (summed loss {lossSum}); nothing was saved from it. " +
+        $"Try a lower learning rate than {_options.LearningRate} (e.g. --lr {_options.LearningRate / 10})");
+
+    static bool AllFinite(ReadOnlySpan<float> values)
+    {
+        foreach (float v in values) if (!float.IsFinite(v)) return false;
+        return true;
+    }
+
     /// <summary>One pass over the training set; returns the mean cross-entropy seen and the seconds spent.</summary>
     public (double MeanLoss, double Seconds) RunEpoch(Dataset train, int epoch)
+    {
+        var (lossSum, seconds) = RunEpoch(train, new TrainingCursor(epoch, 0, 0), null);
+        return (lossSum / train.Count, seconds);
+    }
+
+    /// <summary>
+    /// The epoch from <paramref name="from"/>'s step on. Its permutation depends only on seed and epoch, so a resumed
+    /// epoch visits the same batches. <paramref name="afterStep"/> sees the steps done and the loss summed so far.
+    /// Returns the loss summed over the whole epoch and the seconds of this call.
+    /// </summary>
+    (double LossSum, double Seconds) RunEpoch(Dataset train, TrainingCursor from, Action<int, double>? afterStep)
     {
         int n = train.Count, d = train.Width, batch = _options.BatchSize;
         int[]? order = null;
@@ -59,11 +102,12 @@ internal sealed class Trainer
         {
             order = new int[n];
             for (int i = 0; i < n; i++) order[i] = i;
-            SplitMix64.ForStream(_options.Seed, RandomStreams.Shuffle, (ulong)epoch).Shuffle(order);
+            SplitMix64.ForStream(_options.Seed, RandomStreams.Shuffle, (ulong)from.Epoch).Shuffle(order);
         }
-        double lossSum = 0;
+        double lossSum = from.LossSum;
+        int step = from.Step;
         var clock = Stopwatch.StartNew();
-        for (int start = 0; start < n; start += batch)
+        for (int start = step * batch; start < n; start += batch)
         {
             int rows = Math.Min(batch, n - start);
             ReadOnlyMatrixView x;
@@ -88,8 +132,9 @@ internal sealed class Trainer
                 for (int r = start + batch; r < Math.Min(n, start + 2 * batch); r++) Prefetch.Row(train.Row(order[r]));
             }
             lossSum += Step(x, y);
+            afterStep?.Invoke(++step, lossSum);
         }
-        return (lossSum / n, clock.Elapsed.TotalSeconds);
+        return (lossSum, clock.Elapsed.TotalSeconds);
     }
 
     /// <summary>Forward, backward and update on one batch; returns the batch's summed cross-entropy.</summary>

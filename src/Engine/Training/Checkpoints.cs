@@ -1,0 +1,171 @@
+using System.Buffers.Binary;
+using System.Globalization;
+using System.IO.Hashing;
+using Engine.Nn;
+using Engine.Serialization;
+
+namespace Engine.Training;
+
+/// <summary>Where a training run stands: <see cref="Step"/> batches of epoch <see cref="Epoch"/> are done, their
+/// cross-entropy summed in <see cref="LossSum"/>. (Epoch e+1, step 0) is "epoch e finished and reported".</summary>
+internal readonly record struct TrainingCursor(int Epoch, int Step, double LossSum)
+{
+    public static TrainingCursor Start => new(1, 0, 0);
+}
+
+/// <summary>What a run starts from and what it may be asked to do while it runs.</summary>
+internal sealed record RunControl(Checkpointer? Checkpointer, TrainingCursor From, IReadOnlyList<EpochReport> Reports, CancellationToken Cancellation)
+{
+    public static RunControl Plain { get; } = new(null, TrainingCursor.Start, [], CancellationToken.None);
+}
+
+/// <summary>Training was asked to stop (SIGINT, SIGTERM, a cancellation token); the step in progress finished.</summary>
+public sealed class TrainingInterruptedException : OperationCanceledException
+{
+    /// <summary>The checkpoint written at the stop, or null when the run had no checkpoint directory.</summary>
+    public string? CheckpointPath { get; }
+    /// <summary>The epoch that was in progress (from 1).</summary>
+    public int Epoch { get; }
+    /// <summary>Steps of that epoch completed.</summary>
+    public int Step { get; }
+
+    /// <summary>Records where training stopped.</summary>
+    public TrainingInterruptedException(string? checkpointPath, int epoch, int step)
+        : base(checkpointPath is null
+            ? $"training interrupted in epoch {epoch} after step {step}; no checkpoint directory, nothing saved"
+            : $"training interrupted in epoch {epoch} after step {step}; checkpoint written to {checkpointPath}")
+    {
+        CheckpointPath = checkpointPath;
+        Epoch = epoch;
+        Step = step;
+    }
+}
+
+/// <summary>How a run saves and resumes its state.</summary>
+/// <param name="Directory">Where checkpoints go (created if missing; its parent must exist).</param>
+/// <param name="EverySteps">Also save every this many steps inside an epoch (0: only at the end of each epoch).</param>
+/// <param name="Keep">How many of the newest checkpoints to keep (≥ 1); older ones are deleted after a save.</param>
+/// <param name="Resume">Continue from the newest checkpoint in <paramref name="Directory"/> (there must be one).</param>
+public sealed record CheckpointOptions(string Directory, int EverySteps = 0, int Keep = 3, bool Resume = false);
+
+/// <summary>Writes checkpoint files into one directory, atomically, keeping the newest <c>Keep</c>.</summary>
+internal sealed class Checkpointer
+{
+    readonly CheckpointOptions _options;
+    readonly Func<Network, Model> _model;
+
+    public Checkpointer(CheckpointOptions options, Func<Network, Model> model)
+    {
+        if (options.Keep < 1) throw new EngineException($"--keep-checkpoints must be at least 1, got {options.Keep}");
+        if (options.EverySteps < 0) throw new EngineException($"--checkpoint-every must be 0 or more steps, got {options.EverySteps}");
+        if (string.IsNullOrWhiteSpace(options.Directory)) throw new EngineException("checkpoint directory name is empty");
+        _options = options;
+        _model = model;
+        string full = Path.GetFullPath(options.Directory);
+        if (File.Exists(full)) throw new EngineException($"{options.Directory}: is a file, expected a checkpoint directory");
+        string? parent = Path.GetDirectoryName(full);
+        if (parent is not null && !System.IO.Directory.Exists(parent)) throw new EngineException($"{options.Directory}: parent directory {parent} does not exist");
+        System.IO.Directory.CreateDirectory(full);
+    }
+
+    public int EverySteps => _options.EverySteps;
+
+    /// <summary>Saves the state and prunes old checkpoints; returns the file written.</summary>
+    public string Save(Network network, TrainingOptions options, TrainingCursor cursor, IReadOnlyList<EpochReport> reports)
+    {
+        string path = Path.Combine(_options.Directory, CheckpointFile.Name(cursor));
+        CheckpointFile.Save(path, new Checkpoint(_model(network), options, cursor, reports));
+        foreach (string old in CheckpointFile.List(_options.Directory).SkipLast(_options.Keep)) File.Delete(old);
+        return path;
+    }
+}
+
+/// <summary>Everything needed to continue a run exactly: weights and scaling, settings, cursor and the epochs so far.</summary>
+internal sealed record Checkpoint(Model Model, TrainingOptions Options, TrainingCursor Cursor, IReadOnlyList<EpochReport> Reports);
+
+/// <summary>
+/// Checkpoint files, little-endian: magic "ENGNCKPT" | version u32 = 1 | epochs i32 | batch i32 | lr f32 | l2 f32 |
+/// seed u64 | shuffle u8 | epoch i32 | step i32 | lossSum f64 | reportCount i32 | reports (epoch i32, trainLoss f64,
+/// testAccuracy f64, testLoss f64 (NaN when absent), seconds f64) | model length i64 | model file bytes |
+/// XxHash64 of everything before it (u64). Names sort by position: checkpoint-e0003-s000120.ckpt.
+/// </summary>
+internal static class CheckpointFile
+{
+    static ReadOnlySpan<byte> Magic => "ENGNCKPT"u8;
+    const uint Version = 1;
+    const string Prefix = "checkpoint-", Suffix = ".ckpt";
+
+    public static string Name(TrainingCursor c) =>
+        string.Create(CultureInfo.InvariantCulture, $"{Prefix}e{c.Epoch:D4}-s{c.Step:D7}{Suffix}");
+
+    /// <summary>The directory's checkpoint files, oldest first (temp files of interrupted saves are not listed).</summary>
+    public static IEnumerable<string> List(string directory) =>
+        System.IO.Directory.EnumerateFiles(directory, Prefix + "*" + Suffix)
+            .Where(f => Path.GetFileName(f).StartsWith(Prefix, StringComparison.Ordinal))
+            .Order(StringComparer.Ordinal);
+
+    public static void Save(string path, Checkpoint c) => AtomicFile.Write(path, stream =>
+    {
+        var body = new MemoryStream();
+        using (var w = new BinaryWriter(body, System.Text.Encoding.UTF8, leaveOpen: true))
+        {
+            w.Write(Magic);
+            w.Write(Version);
+            var o = c.Options;
+            w.Write(o.Epochs); w.Write(o.BatchSize); w.Write(o.LearningRate); w.Write(o.L2); w.Write(o.Seed); w.Write((byte)(o.Shuffle ? 1 : 0));
+            w.Write(c.Cursor.Epoch); w.Write(c.Cursor.Step); w.Write(c.Cursor.LossSum);
+            w.Write(c.Reports.Count);
+            foreach (var r in c.Reports)
+            {
+                w.Write(r.Epoch); w.Write(r.TrainLoss); w.Write(r.TestAccuracy ?? double.NaN); w.Write(r.TestLoss ?? double.NaN); w.Write(r.Seconds);
+            }
+            var model = new MemoryStream();
+            ModelFile.Write(model, c.Model);
+            w.Write(model.Length);
+            model.Position = 0;
+            w.Flush();
+            model.CopyTo(body);
+        }
+        Span<byte> hash = stackalloc byte[8];
+        BinaryPrimitives.WriteUInt64LittleEndian(hash, XxHash64.HashToUInt64(body.GetBuffer().AsSpan(0, (int)body.Length)));
+        body.Position = 0;
+        body.CopyTo(stream);
+        stream.Write(hash);
+    });
+
+    public static Checkpoint Load(string path)
+    {
+        byte[] bytes;
+        try { bytes = File.ReadAllBytes(path); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw new EngineException($"{path}: {e.Message}"); }
+        if (bytes.Length < Magic.Length + 12 || !bytes.AsSpan(0, Magic.Length).SequenceEqual(Magic))
+            throw new EngineException($"{path}: not an engine checkpoint file");
+        var body = bytes.AsSpan(0, bytes.Length - 8);
+        if (XxHash64.HashToUInt64(body) != BinaryPrimitives.ReadUInt64LittleEndian(bytes.AsSpan(bytes.Length - 8)))
+            throw new EngineException($"{path}: checksum mismatch (the checkpoint is truncated or corrupted)");
+        try
+        {
+            using var r = new BinaryReader(new MemoryStream(bytes, 0, body.Length));
+            r.ReadBytes(Magic.Length);
+            uint version = r.ReadUInt32();
+            if (version != Version) throw new EngineException($"{path}: checkpoint version {version} is not supported (this engine reads {Version})");
+            var options = new TrainingOptions(r.ReadInt32(), r.ReadInt32(), r.ReadSingle(), r.ReadSingle(), r.ReadUInt64(), r.ReadByte() != 0);
+            var cursor = new TrainingCursor(r.ReadInt32(), r.ReadInt32(), r.ReadDouble());
+            int count = r.ReadInt32();
+            if (count < 0 || count > 1_000_000) throw new EngineException($"{path}: {count} epoch reports is not plausible");
+            var reports = new List<EpochReport>(count);
+            for (int i = 0; i < count; i++)
+            {
+                int epoch = r.ReadInt32();
+                double loss = r.ReadDouble(), accuracy = r.ReadDouble(), testLoss = r.ReadDouble(), seconds = r.ReadDouble();
+                reports.Add(new EpochReport(epoch, loss, double.IsNaN(accuracy) ? null : accuracy, double.IsNaN(testLoss) ? null : testLoss, seconds));
+            }
+            long modelLength = r.ReadInt64();
+            long at = r.BaseStream.Position;
+            if (modelLength != body.Length - at) throw new EngineException($"{path}: model section of {modelLength} bytes does not fit the file");
+            Model model = ModelFile.Read(body[(int)at..], path);
+            return new Checkpoint(model, options, cursor, reports);
+        }
+        catch (EndOfStreamException) { throw new EngineException($"{path}: truncated checkpoint"); }
+    }
+}
