@@ -125,6 +125,8 @@ public sealed class Classifier : IDisposable
             if (checkpoints is not null)
             {
                 control = control with { Checkpointer = new Checkpointer(checkpoints, network => new Model(network, Scaling)) };
+                if (!checkpoints.Resume && CheckpointFile.List(checkpoints.Directory).Any())
+                    throw new EngineException($"{checkpoints.Directory}: already holds checkpoints; continue that run with --resume, or use another directory");
                 if (checkpoints.Resume)
                 {
                     string newest = CheckpointFile.List(checkpoints.Directory).LastOrDefault()
