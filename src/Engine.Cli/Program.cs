@@ -29,6 +29,11 @@ try
     // Exceptions must reach the handlers below, not System.CommandLine's default handler (a stack trace).
     return parsed.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
 }
+catch (Engine.Training.TrainingInterruptedException e)
+{
+    Console.Error.WriteLine($"engine: {e.Message}");
+    return ExitCodes.Interrupted;
+}
 catch (UsageException e)
 {
     Console.Error.WriteLine($"engine: {e.Message}");

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using System.Runtime.InteropServices;
 using Engine.Data;
 using Engine.Evaluation;
 using Engine.Kernels;
@@ -43,11 +44,15 @@ static class TrainCommand
         var metricsJson = CommonOptions.MetricsJson();
         var init = new Option<string?>("--init") { Description = "Start from weights W1,b1,... in this .npz file (the architecture comes from the file)" };
         var exportNpz = new Option<string?>("--export-npz") { Description = "Write the trained weights W1,b1,... to this .npz file" };
+        var checkpointDir = new Option<string?>("--checkpoint-dir") { Description = "Save model, settings and position here at the end of every epoch (SIGINT/SIGTERM also save, then exit 130)" };
+        var checkpointEvery = new Option<int>("--checkpoint-every") { Description = "Also checkpoint every this many steps within an epoch (0: epoch ends only)", DefaultValueFactory = _ => 0 };
+        var keepCheckpoints = new Option<int>("--keep-checkpoints") { Description = "How many of the newest checkpoints to keep", DefaultValueFactory = _ => 3 };
+        var resume = new Option<bool>("--resume") { Description = "Continue from the newest checkpoint in --checkpoint-dir up to --epochs (same data and settings); the result is bit-identical to an uninterrupted run" };
 
         var command = new Command("train", "Train a network and report accuracy, per-class sensitivity/specificity and the confusion matrix")
         {
             data, test, hidden, activation, epochs, batch, lr, l2, seed, backend, threads, isa, shuffle, validationSplit,
-            scale, standardize, output, metricsJson, init, exportNpz,
+            scale, standardize, output, metricsJson, init, exportNpz, checkpointDir, checkpointEvery, keepCheckpoints, resume,
         };
         command.SetAction(p =>
         {
@@ -64,6 +69,15 @@ static class TrainCommand
             string? outPath = p.GetValue(output), metricsPath = p.GetValue(metricsJson), npzPath = p.GetValue(exportNpz), initPath = p.GetValue(init);
             foreach (var (path, name) in new[] { (outPath, "--out"), (metricsPath, "--metrics-json"), (npzPath, "--export-npz") })
                 RequireWritableDirectory(path, name);
+            CheckpointOptions? checkpoints = null;
+            if (p.GetValue(checkpointDir) is string ckptDir)
+            {
+                if (ckptDir.Trim().Length == 0) throw new UsageException("--checkpoint-dir needs a directory name");
+                if (p.GetValue(checkpointEvery) < 0) throw new UsageException($"--checkpoint-every must be 0 or more, got {p.GetValue(checkpointEvery)}");
+                if (p.GetValue(keepCheckpoints) < 1) throw new UsageException($"--keep-checkpoints must be at least 1, got {p.GetValue(keepCheckpoints)}");
+                checkpoints = new CheckpointOptions(ckptDir, p.GetValue(checkpointEvery), p.GetValue(keepCheckpoints), p.GetValue(resume));
+            }
+            else if (p.GetValue(resume)) throw new UsageException("--resume needs --checkpoint-dir");
 
             // Data: training part, and the evaluation set by priority --test > --validation-split > own test split.
             string dataPath = p.GetValue(data) ?? DataSource.BundledDirectory();
@@ -108,7 +122,18 @@ static class TrainCommand
             o.WriteLine($"sgd: {options.Epochs} epochs, batch {options.BatchSize}, lr {options.LearningRate.ToString(CultureInfo.InvariantCulture)}, " +
                         $"l2 {options.L2.ToString(CultureInfo.InvariantCulture)}, shuffle {(options.Shuffle ? $"on (seed {options.Seed})" : "off")}; backend {model.Backend}");
 
-            var epochsDone = model.Train(train, options, evaluation, r => Reports.PrintEpoch(o, r, options.Epochs, train.Count));
+            // SIGINT/SIGTERM: finish the step, checkpoint, exit 130 (a second signal terminates at once).
+            using var interrupt = new CancellationTokenSource();
+            void OnSignal(PosixSignalContext ctx)
+            {
+                if (interrupt.IsCancellationRequested) return;
+                ctx.Cancel = true;
+                interrupt.Cancel();
+            }
+            using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
+            using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
+            if (checkpoints is { Resume: true }) o.WriteLine($"resuming from the newest checkpoint in {checkpoints.Directory}");
+            var epochsDone = model.Train(train, options, evaluation, r => Reports.PrintEpoch(o, r, options.Epochs, train.Count), checkpoints, interrupt.Token);
             o.WriteLine($"training time {epochsDone.Sum(r => r.Seconds).ToString("0.00", CultureInfo.InvariantCulture)} s");
 
             var result = model.Evaluate(evaluation);

@@ -25,7 +25,24 @@ internal static class EngineProcess
 
     public static EngineRun Run(params string[] args) => Run(DefaultTimeout, args);
 
-    public static EngineRun Run(TimeSpan timeout, params string[] args)
+    public static EngineRun Run(TimeSpan timeout, params string[] args) => Run(timeout, null, args);
+
+    /// <summary>
+    /// Runs the engine and, once <paramref name="signalWhen"/> accepts the standard output so far, sends it
+    /// <paramref name="signal"/> (a POSIX signal number, e.g. 2 SIGINT, 9 SIGKILL); then waits for it to end.
+    /// </summary>
+    public static EngineRun RunAndSignal(int signal, Func<string, bool> signalWhen, params string[] args) =>
+        Run(DefaultTimeout, (process, stdout) =>
+        {
+            var clock = Stopwatch.StartNew();
+            while (!signalWhen(stdout()) && !process.HasExited && clock.Elapsed < DefaultTimeout) Thread.Sleep(5);
+            if (!process.HasExited) Assert.Equal(0, kill(process.Id, signal));
+        }, args);
+
+    [System.Runtime.InteropServices.DllImport("libc", SetLastError = true)]
+    static extern int kill(int pid, int signal);
+
+    static EngineRun Run(TimeSpan timeout, Action<Process, Func<string>>? whileRunning, string[] args)
     {
         Assert.True(File.Exists(EngineDll), $"{EngineDll} not found next to the test assembly");
         var start = new ProcessStartInfo(DotnetHost())
@@ -44,16 +61,20 @@ internal static class EngineProcess
 
         using var process = Process.Start(start) ?? throw new InvalidOperationException("could not start dotnet");
         process.StandardInput.Close();
-        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stdoutSoFar = new System.Text.StringBuilder();
+        process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (stdoutSoFar) stdoutSoFar.Append(e.Data).Append('\n'); };
+        process.BeginOutputReadLine();
         var stderr = process.StandardError.ReadToEndAsync();
+        string Stdout() { lock (stdoutSoFar) return stdoutSoFar.ToString(); }
+        whileRunning?.Invoke(process, Stdout);
         if (!process.WaitForExit(timeout))
         {
             try { process.Kill(entireProcessTree: true); } catch (InvalidOperationException) { }
             process.WaitForExit();
-            Assert.Fail($"engine {string.Join(' ', args)} did not finish within {timeout.TotalSeconds} s\n--- stdout ---\n{stdout.Result}\n--- stderr ---\n{stderr.Result}");
+            Assert.Fail($"engine {string.Join(' ', args)} did not finish within {timeout.TotalSeconds} s\n--- stdout ---\n{Stdout()}\n--- stderr ---\n{stderr.Result}");
         }
         process.WaitForExit(); // drains the redirected streams
-        return new EngineRun(args, process.ExitCode, stdout.Result.Replace("\r\n", "\n"), stderr.Result.Replace("\r\n", "\n"));
+        return new EngineRun(args, process.ExitCode, Stdout(), stderr.Result.Replace("\r\n", "\n"));
     }
 
     /// <summary>The dotnet host running these tests when it can be found, else <c>dotnet</c> from PATH.</summary>
