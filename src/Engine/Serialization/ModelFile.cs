@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.IO.Hashing;
 using System.Runtime.InteropServices;
 using Engine.Data;
 using Engine.Kernels;
@@ -9,20 +10,24 @@ namespace Engine.Serialization;
 /// <summary>
 /// The engine's model file, little-endian:
 /// <code>
-/// magic "ENGNMODL" (8 bytes) | version u32 = 1
+/// magic "ENGNMODL" (8 bytes) | version u32 = 2
 /// activation u8 (1 tanh, 2 relu, 3 sigmoid) | 3 zero bytes
 /// inputWidth u32 | hiddenCount u32 | hidden widths u32 × hiddenCount | classCount u32
 /// scaling u8 (1 divide, 2 standardize) | 3 zero bytes
 ///   divide: divisor f32 | standardize: mean f32 × inputWidth, std f32 × inputWidth
 /// parameterCount u64 | parameters f32 × parameterCount (W1, b1, W2, b2, …; W_i row-major (fanIn, fanOut))
+/// header checksum u64 | parameter checksum u64      (version 2: XxHash64 of the bytes from the magic to
+///                                                    parameterCount, and of the parameter bytes)
 /// </code>
-/// Every field is validated, and the sizes it implies are checked against the file's length before
-/// anything large is allocated.
+/// Every field is validated, and the sizes it implies are checked against the file's length before anything
+/// large is allocated; then the checksums catch corruption that leaves every field in range. Version 1 files
+/// (the same layout without the checksums) are still read.
 /// </summary>
 internal static class ModelFile
 {
     static ReadOnlySpan<byte> Magic => "ENGNMODL"u8;
-    public const uint Version = 1;
+    public const uint Version = 2;
+    const uint VersionWithoutChecksums = 1;
     const int MaxHiddenLayers = 64;
     const int MaxWidth = 1 << 24;
 
@@ -31,25 +36,35 @@ internal static class ModelFile
     public static void Write(Stream stream, Model model)
     {
         var net = model.Network;
-        using var w = new BinaryWriter(stream, System.Text.Encoding.UTF8, leaveOpen: true);
-        w.Write(Magic);
-        w.Write(Version);
-        w.Write((byte)net.HiddenActivation); w.Write((byte)0); w.Write((ushort)0);
-        w.Write((uint)net.InputWidth);
-        w.Write((uint)net.HiddenWidths.Count);
-        foreach (int h in net.HiddenWidths) w.Write((uint)h);
-        w.Write((uint)net.ClassCount);
-        var s = model.Scaling;
-        w.Write((byte)s.Mode); w.Write((byte)0); w.Write((ushort)0);
-        if (s.Mode == InputScaling.Kind.Divide) w.Write(s.Divisor);
-        else
+        var header = new MemoryStream();
+        using (var w = new BinaryWriter(header, System.Text.Encoding.UTF8, leaveOpen: true))
         {
-            if (s.Mean.Length != net.InputWidth) throw new ArgumentException("scaling width differs from the network's input width");
-            foreach (float m in s.Mean) w.Write(m);
-            foreach (float d in s.Std) w.Write(d);
+            w.Write(Magic);
+            w.Write(Version);
+            w.Write((byte)net.HiddenActivation); w.Write((byte)0); w.Write((ushort)0);
+            w.Write((uint)net.InputWidth);
+            w.Write((uint)net.HiddenWidths.Count);
+            foreach (int h in net.HiddenWidths) w.Write((uint)h);
+            w.Write((uint)net.ClassCount);
+            var s = model.Scaling;
+            w.Write((byte)s.Mode); w.Write((byte)0); w.Write((ushort)0);
+            if (s.Mode == InputScaling.Kind.Divide) w.Write(s.Divisor);
+            else
+            {
+                if (s.Mean.Length != net.InputWidth) throw new ArgumentException("scaling width differs from the network's input width");
+                foreach (float m in s.Mean) w.Write(m);
+                foreach (float d in s.Std) w.Write(d);
+            }
+            w.Write((ulong)net.Parameters.Length);
         }
-        w.Write((ulong)net.Parameters.Length);
-        w.Write(MemoryMarshal.AsBytes(net.Parameters.AsSpan()));
+        var headerBytes = header.GetBuffer().AsSpan(0, (int)header.Length);
+        var parameterBytes = MemoryMarshal.AsBytes(net.Parameters.AsSpan());
+        Span<byte> checksums = stackalloc byte[16];
+        BinaryPrimitives.WriteUInt64LittleEndian(checksums, XxHash64.HashToUInt64(headerBytes));
+        BinaryPrimitives.WriteUInt64LittleEndian(checksums[8..], XxHash64.HashToUInt64(parameterBytes));
+        stream.Write(headerBytes);
+        stream.Write(parameterBytes);
+        stream.Write(checksums);
     }
 
     public static Model Load(string path)
@@ -75,7 +90,8 @@ internal static class ModelFile
             throw new EngineException($"{name}: not an engine model file (bad magic number)");
         r.Skip(Magic.Length);
         uint version = r.U32();
-        if (version != Version) throw new EngineException($"{name}: model format version {version} is not supported (this engine reads version {Version})");
+        if (version is not (Version or VersionWithoutChecksums))
+            throw new EngineException($"{name}: model format version {version} is not supported (this engine reads versions {VersionWithoutChecksums} and {Version})");
         byte act = r.U8(); r.Skip(3);
         if (act is < 1 or > 3) throw new EngineException($"{name}: unknown activation code {act}");
         int input = r.Width("input width");
@@ -108,10 +124,21 @@ internal static class ModelFile
         for (int l = 0; l + 1 < widths.Length; l++) expected += (long)widths[l] * widths[l + 1] + widths[l + 1];
         if ((long)count != expected)
             throw new EngineException($"{name}: stores {count} parameters, layers {string.Join("-", widths)} need {expected}");
-        if (r.Remaining != expected * 4)
-            throw new EngineException($"{name}: {r.Remaining} bytes of parameters, expected {expected * 4} (truncated or padded file)");
+        int trailer = version == Version ? 16 : 0;
+        if (r.Remaining != expected * 4 + trailer)
+            throw new EngineException($"{name}: {r.Remaining - trailer} bytes of parameters, expected {expected * 4} (truncated or padded file)");
+        int headerEnd = bytes.Length - r.Remaining;
+        var parameterBytes = bytes.Slice(headerEnd, (int)(expected * 4));
+        if (trailer > 0)
+        {
+            var sums = bytes[^16..];
+            if (XxHash64.HashToUInt64(bytes[..headerEnd]) != BinaryPrimitives.ReadUInt64LittleEndian(sums))
+                throw new EngineException($"{name}: header checksum mismatch (the file is corrupted)");
+            if (XxHash64.HashToUInt64(parameterBytes) != BinaryPrimitives.ReadUInt64LittleEndian(sums[8..]))
+                throw new EngineException($"{name}: parameter checksum mismatch (the file is corrupted)");
+        }
         var network = new Network(input, hidden, classes, (Activation)act);
-        MemoryMarshal.Cast<byte, float>(bytes[^r.Remaining..]).CopyTo(network.Parameters);
+        MemoryMarshal.Cast<byte, float>(parameterBytes).CopyTo(network.Parameters);
         if (!BitConverter.IsLittleEndian) throw new PlatformNotSupportedException("big-endian hosts are not supported");
         return new Model(network, scaling);
     }

@@ -1,3 +1,4 @@
+using System.IO.Hashing;
 using System.Buffers.Binary;
 using Engine.Data;
 using Engine.Kernels;
@@ -126,7 +127,38 @@ public sealed class ModelFileTests : IDisposable
         Assert.Equal(1, b[36]);
         Assert.Equal(255f, BinaryPrimitives.ReadSingleLittleEndian(b.AsSpan(40)));
         Assert.Equal((ulong)model.Network.Parameters.Length, BinaryPrimitives.ReadUInt64LittleEndian(b.AsSpan(44)));
-        Assert.Equal(52 + 4 * model.Network.Parameters.Length, b.Length);
+        int end = 52 + 4 * model.Network.Parameters.Length;
+        Assert.Equal(end + 16, b.Length);
+        Assert.Equal(XxHash64.HashToUInt64(b.AsSpan(0, 52)), BinaryPrimitives.ReadUInt64LittleEndian(b.AsSpan(end)));
+        Assert.Equal(XxHash64.HashToUInt64(b.AsSpan(52, end - 52)), BinaryPrimitives.ReadUInt64LittleEndian(b.AsSpan(end + 8)));
+    }
+
+    [Fact]
+    public void Any_flipped_bit_in_a_valid_looking_header_or_the_parameters_is_caught_by_a_checksum()
+    {
+        var model = DivideModel();
+        byte[] good = Bytes(model);
+        int end = good.Length - 16;
+        BinaryPrimitives.WriteSingleLittleEndian(good.AsSpan(40), 254f); // an in-range divisor: only the checksum can tell
+        Assert.Contains("header checksum", ReadFails(good).Message);
+        good = Bytes(model);
+        for (int i = 52; i < end; i++)
+        {
+            byte[] b = (byte[])good.Clone();
+            b[i] ^= (byte)(1 << (i % 8));
+            Assert.Contains("parameter checksum", ReadFails(b).Message);
+        }
+        good[^1] ^= 0x80;
+        Assert.Contains("parameter checksum", ReadFails(good).Message);
+    }
+
+    [Fact]
+    public void Version_1_files_without_checksums_still_load()
+    {
+        var model = StandardizeModel();
+        byte[] v1 = Bytes(model)[..^16];
+        BinaryPrimitives.WriteUInt32LittleEndian(v1.AsSpan(8), 1);
+        AssertSameModel(model, ModelFile.Read(v1, "old.model"));
     }
 
     // ---- truncation and corruption --------------------------------------------------------------
@@ -180,7 +212,7 @@ public sealed class ModelFileTests : IDisposable
 
     [Theory]
     [InlineData(0u)]
-    [InlineData(2u)]
+    [InlineData(3u)]
     [InlineData(0xFFFF_FFFFu)]
     public void Unsupported_versions_are_rejected(uint version)
     {
