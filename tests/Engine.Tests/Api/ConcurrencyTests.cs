@@ -90,4 +90,25 @@ public class ConcurrencyTests
         int threadsAfter = System.Diagnostics.Process.GetCurrentProcess().Threads.Count;
         Assert.True(threadsAfter - threadsBefore < 8, $"threads {threadsBefore} -> {threadsAfter}: disposed models leave workers behind");
     }
+
+    [Fact]
+    public void Overlapping_calls_on_one_simd_backend_are_refused_not_corrupting()
+    {
+        using IKernels simd = Backends.Create("simd", 2);
+        var a = new float[96 * 96];
+        var errors = new System.Collections.Concurrent.ConcurrentBag<Exception>();
+        var threads = Enumerable.Range(0, 4).Select(_ => new Thread(() =>
+        {
+            var c = new float[96 * 96];
+            for (int i = 0; i < 2000; i++)
+            {
+                try { simd.Gemm(Transpose.No, Transpose.No, new Numerics.ReadOnlyMatrixView(a, 96, 96), new Numerics.ReadOnlyMatrixView(a, 96, 96), new Numerics.MatrixView(c, 96, 96), false); }
+                catch (Exception e) { errors.Add(e); }
+            }
+        })).ToList();
+        threads.ForEach(t => t.Start());
+        threads.ForEach(t => t.Join());
+        Assert.NotEmpty(errors); // four threads hammering one backend do overlap
+        Assert.All(errors, e => Assert.IsType<InvalidOperationException>(e));
+    }
 }

@@ -54,6 +54,7 @@ internal sealed unsafe class PackedGemm : IParallelWork
     float* _a, _b, _c;
     int _lda, _ldb, _ldc, _m, _n, _k;
     bool _transA, _transB, _accumulate, _splitColumns, _narrow;
+    readonly ExclusiveUse _busy = new("simd backend's GEMM");
 
     /// <param name="pool">The backend's worker pool (owned by the caller).</param>
     public PackedGemm(InstructionSet isa, WorkerPool pool)
@@ -77,6 +78,7 @@ internal sealed unsafe class PackedGemm : IParallelWork
     {
         var (m, n, k) = GemmShape.Resolve(transA, transB, a, b, c);
         if (m == 0 || n == 0) return;
+        using var _ = _busy.Enter(); // the fields below describe the one call in progress
         fixed (float* pa = a.Data, pb = b.Data, pc = c.Data)
         {
             if (k == 0)

@@ -13,6 +13,9 @@ internal interface IParallelWork
 /// </summary>
 internal sealed class WorkerPool : IDisposable
 {
+    /// <summary>Catches two threads using one backend at once (a misuse that would otherwise corrupt shared state).</summary>
+    public readonly ExclusiveUse Busy = new("simd backend worker pool");
+
     readonly Thread[] _workers;
     readonly ManualResetEventSlim[] _start;
     readonly ManualResetEventSlim _done = new(false, spinCount: 2000);
@@ -41,6 +44,7 @@ internal sealed class WorkerPool : IDisposable
     /// <summary>Runs parts 0..parts−1 (parts ≤ Threads) and returns when all are done.</summary>
     public void Run(IParallelWork work, int parts)
     {
+        using var _ = Busy.Enter();
         if (parts <= 1 || _workers.Length == 0)
         {
             work.Execute(0, 1);
@@ -106,5 +110,26 @@ internal sealed class WorkerPool : IDisposable
         foreach (var t in _workers) t.Join();
         foreach (var s in _start) s.Dispose();
         _done.Dispose();
+    }
+}
+
+/// <summary>
+/// A flag that turns overlapping use of a single-threaded object into a clear exception instead of corrupted shared
+/// state. One interlocked exchange per call: nothing next to a kernel call.
+/// </summary>
+internal sealed class ExclusiveUse(string what)
+{
+    int _busy;
+
+    public Scope Enter()
+    {
+        if (Interlocked.Exchange(ref _busy, 1) != 0)
+            throw new InvalidOperationException($"the {what} is already in use on another thread: give each thread its own backend (or Classifier), or lock around the calls");
+        return new Scope(this);
+    }
+
+    public readonly struct Scope(ExclusiveUse owner) : IDisposable
+    {
+        public void Dispose() => Volatile.Write(ref owner._busy, 0);
     }
 }
