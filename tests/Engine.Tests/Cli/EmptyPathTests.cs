@@ -19,3 +19,24 @@ public class EmptyPathTests
         CliTests.AssertFailsCleanly(run, exitCode, message);
     }
 }
+
+public sealed class DataCommandTests : IDisposable
+{
+    readonly Engine.Tests.Data.ScratchDirectory _dir = new();
+    public void Dispose() => _dir.Dispose();
+
+    [Fact]
+    public void An_unknown_data_set_is_a_usage_error()
+    {
+        var run = EngineProcess.Run("data", "fetch", "cifar");
+        CliTests.AssertFailsCleanly(run, 2, "unknown data set", "mnist, fashion-mnist");
+    }
+
+    [Fact]
+    public void A_file_given_as_directory_is_reported_before_any_download()
+    {
+        string file = _dir.Write("occupied", "x"u8.ToArray());
+        var run = EngineProcess.Run("data", "fetch", "mnist", "--dir", file);
+        CliTests.AssertFailsCleanly(run, 1, "is a file");
+    }
+}
