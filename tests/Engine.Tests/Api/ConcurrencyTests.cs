@@ -66,6 +66,54 @@ public class ConcurrencyTests
     }
 
     [Fact]
+    public void Overlapping_calls_on_one_simd_backend_are_refused_not_corrupting()
+    {
+        using IKernels simd = Backends.Create("simd", 2);
+        var a = new float[96 * 96];
+        var errors = new System.Collections.Concurrent.ConcurrentBag<Exception>();
+        var threads = Enumerable.Range(0, 4).Select(_ => new Thread(() =>
+        {
+            var c = new float[96 * 96];
+            for (int i = 0; i < 2000; i++)
+            {
+                try { simd.Gemm(Transpose.No, Transpose.No, new Numerics.ReadOnlyMatrixView(a, 96, 96), new Numerics.ReadOnlyMatrixView(a, 96, 96), new Numerics.MatrixView(c, 96, 96), false); }
+                catch (Exception e) { errors.Add(e); }
+            }
+        })).ToList();
+        threads.ForEach(t => t.Start());
+        threads.ForEach(t => t.Join());
+        Assert.NotEmpty(errors); // four threads hammering one backend do overlap
+        Assert.All(errors, e => Assert.IsType<InvalidOperationException>(e));
+    }
+}
+
+public class ConcurrentSaveTests
+{
+    [Fact]
+    public void Concurrent_saves_to_one_path_leave_one_complete_file_and_no_temp_files()
+    {
+        using var dir = new ScratchDirectory();
+        string path = dir.File("shared.model");
+        var models = Enumerable.Range(0, 4).Select(i => Classifier.Create(784, [64], 10, Activation.Tanh, InputScaling.Divide(255f), seed: (ulong)i)).ToArray();
+        var threads = models.Select(m => new Thread(() => { for (int i = 0; i < 25; i++) m.Save(path); })).ToList();
+        threads.ForEach(t => t.Start());
+        threads.ForEach(t => t.Join());
+        using var loaded = Classifier.Load(path); // checksums verified: one complete file, not a mix
+        Assert.Equal(["shared.model"], Directory.GetFiles(dir.Path).Select(System.IO.Path.GetFileName));
+        foreach (var m in models) m.Dispose();
+    }
+}
+
+/// <summary>Process-wide measurements (heap, thread count): run alone, not beside other test classes.</summary>
+[CollectionDefinition(nameof(RunsAlone), DisableParallelization = true)]
+public class RunsAlone;
+
+[Collection(nameof(RunsAlone))]
+public class MemoryTests
+{
+    static readonly Lazy<LoadedData> Digits = new(() => DataSource.Load(RepoPaths.BundledData));
+
+    [Fact]
     public void Memory_stays_flat_over_100_train_and_predict_cycles()
     {
         var train = Digits.Value.Train.Subset(Enumerable.Range(0, 256).ToArray(), "train 256");
@@ -91,24 +139,4 @@ public class ConcurrencyTests
         Assert.True(threadsAfter - threadsBefore < 8, $"threads {threadsBefore} -> {threadsAfter}: disposed models leave workers behind");
     }
 
-    [Fact]
-    public void Overlapping_calls_on_one_simd_backend_are_refused_not_corrupting()
-    {
-        using IKernels simd = Backends.Create("simd", 2);
-        var a = new float[96 * 96];
-        var errors = new System.Collections.Concurrent.ConcurrentBag<Exception>();
-        var threads = Enumerable.Range(0, 4).Select(_ => new Thread(() =>
-        {
-            var c = new float[96 * 96];
-            for (int i = 0; i < 2000; i++)
-            {
-                try { simd.Gemm(Transpose.No, Transpose.No, new Numerics.ReadOnlyMatrixView(a, 96, 96), new Numerics.ReadOnlyMatrixView(a, 96, 96), new Numerics.MatrixView(c, 96, 96), false); }
-                catch (Exception e) { errors.Add(e); }
-            }
-        })).ToList();
-        threads.ForEach(t => t.Start());
-        threads.ForEach(t => t.Join());
-        Assert.NotEmpty(errors); // four threads hammering one backend do overlap
-        Assert.All(errors, e => Assert.IsType<InvalidOperationException>(e));
-    }
 }
