@@ -79,30 +79,7 @@ static class TrainCommand
             }
             else if (p.GetValue(resume)) throw new UsageException("--resume needs --checkpoint-dir");
 
-            // Data: training part, and the evaluation set by priority --test > --validation-split > own test split.
-            string dataPath = p.GetValue(data) ?? DataSource.BundledDirectory();
-            LoadedData loaded = DataSource.Load(dataPath);
-            Dataset train = loaded.Train;
-            Dataset? evaluation;
-            string evaluationName;
-            if (p.GetValue(test) is string testPath)
-            {
-                evaluation = DataSource.LoadForInference(testPath);
-                evaluationName = "test";
-            }
-            else if (split is not null || loaded.Test is null)
-            {
-                (train, evaluation) = ValidationSplit.Split(train, split ?? DefaultValidationSplit, options.Seed);
-                evaluationName = "validation";
-            }
-            else
-            {
-                evaluation = loaded.Test;
-                evaluationName = "test";
-            }
-            if (train.Labels is null) throw new EngineException($"{train.Source}: training data has no labels (a CSV needs a 'label' column)");
-            if (evaluation.Width != train.Width)
-                throw new EngineException($"{evaluation.Source}: {evaluation.Width} features per example, the training data has {train.Width}");
+            var (train, evaluation, evaluationName, dataPath) = SelectData(p.GetValue(data), p.GetValue(test), split, options.Seed);
 
             InputScaling scaling = divisor is float d ? InputScaling.Divide(d)
                 : p.GetValue(standardize) ? InputScaling.FitStandardize(train)
@@ -145,6 +122,27 @@ static class TrainCommand
             return ExitCodes.Success;
         });
         return command;
+    }
+
+    /// <summary>The training part and the evaluation set, by priority --test &gt; --validation-split &gt; the data's own test split.</summary>
+    public static (Dataset Train, Dataset Evaluation, string EvaluationName, string DataPath) SelectData(string? dataPath, string? testPath, double? split, ulong seed)
+    {
+        dataPath ??= DataSource.BundledDirectory();
+        LoadedData loaded = DataSource.Load(dataPath);
+        Dataset train = loaded.Train;
+        Dataset evaluation;
+        string evaluationName = "test";
+        if (testPath is not null) evaluation = DataSource.LoadForInference(testPath);
+        else if (split is not null || loaded.Test is null)
+        {
+            (train, evaluation) = ValidationSplit.Split(train, split ?? DefaultValidationSplit, seed);
+            evaluationName = "validation";
+        }
+        else evaluation = loaded.Test;
+        if (train.Labels is null) throw new EngineException($"{train.Source}: training data has no labels (a CSV needs a 'label' column)");
+        if (evaluation.Width != train.Width)
+            throw new EngineException($"{evaluation.Source}: {evaluation.Width} features per example, the training data has {train.Width}");
+        return (train, evaluation, evaluationName, dataPath);
     }
 
     /// <summary>Fail before hours of training, not after, when an output cannot be written.</summary>

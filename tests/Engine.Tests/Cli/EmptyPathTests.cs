@@ -40,3 +40,24 @@ public sealed class DataCommandTests : IDisposable
         CliTests.AssertFailsCleanly(run, 1, "is a file");
     }
 }
+
+public class CompareCommandTests
+{
+    [Fact]
+    public void Compare_runs_every_backend_and_thread_count_and_finds_the_weights_bit_identical()
+    {
+        var run = EngineProcess.Run("compare", "--epochs", "1", "--hidden", "8", "--threads", "1,2");
+        Assert.True(run.ExitCode == 0, run.ToString());
+        string[] rows = run.Stdout.Split('\n').Where(l => l.StartsWith("simd") || l.StartsWith("reference")).ToArray();
+        Assert.Equal(3, rows.Length);
+        Assert.Contains("(reference point)", rows[0]);
+        Assert.All(rows[1..], r => Assert.EndsWith("bit-identical", r.TrimEnd()));
+        Assert.DoesNotContain("DIFFERENT", run.Stdout);
+    }
+
+    [Fact]
+    public void A_bad_thread_list_is_a_usage_error()
+    {
+        CliTests.AssertFailsCleanly(EngineProcess.Run("compare", "--threads", "1,x"), 2, "--threads");
+    }
+}
