@@ -17,7 +17,7 @@ static class Reports
     public static void PrintEpoch(TextWriter o, EpochReport r, int epochs, int samples)
     {
         string test = r.TestAccuracy is double acc ? $"  test loss {r.TestLoss!.Value.ToString("0.0000", Inv)}  test accuracy {Percent(acc)}" : "";
-        o.WriteLine($"epoch {r.Epoch.ToString().PadLeft(epochs.ToString().Length)}/{epochs}  train loss {r.TrainLoss.ToString("0.0000", Inv)}{test}  " +
+        o.WriteLine($"epoch {r.Epoch.ToString().PadLeft(epochs.ToString().Length)}/{epochs}  train loss {r.TrainLoss.ToString("0.0000", Inv)}  train accuracy {Percent(r.TrainAccuracy)}{test}  " +
                     $"{r.Seconds.ToString("0.00", Inv)} s ({(samples / r.Seconds).ToString("N0", Inv)} samples/s)");
     }
 
@@ -86,6 +86,8 @@ static class Reports
                 w.WriteStartObject();
                 w.WriteNumber("epoch", r.Epoch);
                 Number(w, "trainLoss", r.TrainLoss);
+                Number(w, "trainAccuracy", r.TrainAccuracy);
+                Number(w, "learningRate", r.LearningRate);
                 if (r.TestAccuracy is double acc) Number(w, "testAccuracy", acc);
                 if (r.TestLoss is double loss) Number(w, "testLoss", loss);
                 Number(w, "seconds", r.Seconds);

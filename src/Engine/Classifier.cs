@@ -112,16 +112,18 @@ public sealed class Classifier : IDisposable
     /// <summary>
     /// Mini-batch SGD with L2 on the weights (see <see cref="TrainingOptions"/>); the update is the average of
     /// the batch's per-example gradients. When <paramref name="evaluation"/> is given it is evaluated after
-    /// every epoch. <paramref name="onEpoch"/> sees each epoch's report as it ends.
+    /// every epoch. <paramref name="onEpoch"/> sees each epoch's report as it ends, <paramref name="onProgress"/> the
+    /// position after every step (it runs on the training thread: keep it short).
     /// </summary>
     /// <returns>One report per epoch.</returns>
     public IReadOnlyList<EpochReport> Train(Dataset train, TrainingOptions options, Dataset? evaluation = null, Action<EpochReport>? onEpoch = null,
-                                            CheckpointOptions? checkpoints = null, CancellationToken cancellation = default)
+                                            CheckpointOptions? checkpoints = null, CancellationToken cancellation = default,
+                                            Action<TrainingProgress>? onProgress = null)
     {
         options.Validate();
         lock (_gate)
         {
-            var control = RunControl.Plain with { Cancellation = cancellation };
+            var control = RunControl.Plain with { Cancellation = cancellation, OnProgress = onProgress };
             if (checkpoints is not null)
             {
                 control = control with { Checkpointer = new Checkpointer(checkpoints, network => new Model(network, Scaling)) };

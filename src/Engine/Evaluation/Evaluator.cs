@@ -110,6 +110,15 @@ internal static class Evaluator
         }
     }
 
+    /// <summary>Rows whose <see cref="ArgMax"/> is their label.</summary>
+    public static int CountCorrect(ReadOnlyMatrixView probabilities, ReadOnlySpan<int> labels)
+    {
+        int correct = 0;
+        for (int r = 0; r < probabilities.Rows; r++)
+            if (ArgMax(probabilities.Row(r)) == labels[r]) correct++;
+        return correct;
+    }
+
     /// <summary>Index of the largest value; the first one wins ties; NaN never wins.</summary>
     public static int ArgMax(ReadOnlySpan<float> values)
     {

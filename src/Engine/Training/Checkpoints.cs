@@ -7,16 +7,19 @@ using Engine.Serialization;
 namespace Engine.Training;
 
 /// <summary>Where a training run stands: <see cref="Step"/> batches of epoch <see cref="Epoch"/> are done, their
-/// cross-entropy summed in <see cref="LossSum"/>. (Epoch e+1, step 0) is "epoch e finished and reported".</summary>
-internal readonly record struct TrainingCursor(int Epoch, int Step, double LossSum)
+/// cross-entropy summed in <see cref="LossSum"/> and <see cref="Correct"/> of their rows classified right by the
+/// forward pass. (Epoch e+1, step 0) is "epoch e finished and reported".</summary>
+internal readonly record struct TrainingCursor(int Epoch, int Step, double LossSum, int Correct)
 {
-    public static TrainingCursor Start => new(1, 0, 0);
+    public static TrainingCursor Start => EpochStart(1);
+    public static TrainingCursor EpochStart(int epoch) => new(epoch, 0, 0, 0);
 }
 
 /// <summary>What a run starts from and what it may be asked to do while it runs.</summary>
-internal sealed record RunControl(Checkpointer? Checkpointer, TrainingCursor From, IReadOnlyList<EpochReport> Reports, CancellationToken Cancellation)
+internal sealed record RunControl(Checkpointer? Checkpointer, TrainingCursor From, IReadOnlyList<EpochReport> Reports,
+                                  CancellationToken Cancellation, Action<TrainingProgress>? OnProgress)
 {
-    public static RunControl Plain { get; } = new(null, TrainingCursor.Start, [], CancellationToken.None);
+    public static RunControl Plain { get; } = new(null, TrainingCursor.Start, [], CancellationToken.None, null);
 }
 
 /// <summary>Training was asked to stop (SIGINT, SIGTERM, a cancellation token); the step in progress finished.</summary>
@@ -85,14 +88,15 @@ internal sealed record Checkpoint(Model Model, TrainingOptions Options, Training
 
 /// <summary>
 /// Checkpoint files, little-endian: magic "ENGNCKPT" | version u32 = 1 | epochs i32 | batch i32 | lr f32 | l2 f32 |
-/// seed u64 | shuffle u8 | epoch i32 | step i32 | lossSum f64 | reportCount i32 | reports (epoch i32, trainLoss f64,
-/// testAccuracy f64, testLoss f64 (NaN when absent), seconds f64) | model length i64 | model file bytes |
+/// seed u64 | shuffle u8 | epoch i32 | step i32 | lossSum f64 | correct i32 | reportCount i32 | reports (epoch i32,
+/// trainLoss f64, trainAccuracy f64, testAccuracy f64, testLoss f64 (NaN when absent), seconds f64, lr f32) |
+/// model length i64 | model file bytes |
 /// XxHash64 of everything before it (u64). Names sort by position: checkpoint-e0003-s000120.ckpt.
 /// </summary>
 internal static class CheckpointFile
 {
     static ReadOnlySpan<byte> Magic => "ENGNCKPT"u8;
-    const uint Version = 1;
+    const uint Version = 2; // 1: without the correct count, train accuracy and learning rate (not read: resume needs them)
     const string Prefix = "checkpoint-", Suffix = ".ckpt";
 
     public static string Name(TrainingCursor c) =>
@@ -113,11 +117,11 @@ internal static class CheckpointFile
             w.Write(Version);
             var o = c.Options;
             w.Write(o.Epochs); w.Write(o.BatchSize); w.Write(o.LearningRate); w.Write(o.L2); w.Write(o.Seed); w.Write((byte)(o.Shuffle ? 1 : 0));
-            w.Write(c.Cursor.Epoch); w.Write(c.Cursor.Step); w.Write(c.Cursor.LossSum);
+            w.Write(c.Cursor.Epoch); w.Write(c.Cursor.Step); w.Write(c.Cursor.LossSum); w.Write(c.Cursor.Correct);
             w.Write(c.Reports.Count);
             foreach (var r in c.Reports)
             {
-                w.Write(r.Epoch); w.Write(r.TrainLoss); w.Write(r.TestAccuracy ?? double.NaN); w.Write(r.TestLoss ?? double.NaN); w.Write(r.Seconds);
+                w.Write(r.Epoch); w.Write(r.TrainLoss); w.Write(r.TrainAccuracy); w.Write(r.TestAccuracy ?? double.NaN); w.Write(r.TestLoss ?? double.NaN); w.Write(r.Seconds); w.Write(r.LearningRate);
             }
             var model = new MemoryStream();
             ModelFile.Write(model, c.Model);
@@ -150,15 +154,16 @@ internal static class CheckpointFile
             uint version = r.ReadUInt32();
             if (version != Version) throw new EngineException($"{path}: checkpoint version {version} is not supported (this engine reads {Version})");
             var options = new TrainingOptions(r.ReadInt32(), r.ReadInt32(), r.ReadSingle(), r.ReadSingle(), r.ReadUInt64(), r.ReadByte() != 0);
-            var cursor = new TrainingCursor(r.ReadInt32(), r.ReadInt32(), r.ReadDouble());
+            var cursor = new TrainingCursor(r.ReadInt32(), r.ReadInt32(), r.ReadDouble(), r.ReadInt32());
             int count = r.ReadInt32();
             if (count < 0 || count > 1_000_000) throw new EngineException($"{path}: {count} epoch reports is not plausible");
             var reports = new List<EpochReport>(count);
             for (int i = 0; i < count; i++)
             {
                 int epoch = r.ReadInt32();
-                double loss = r.ReadDouble(), accuracy = r.ReadDouble(), testLoss = r.ReadDouble(), seconds = r.ReadDouble();
-                reports.Add(new EpochReport(epoch, loss, double.IsNaN(accuracy) ? null : accuracy, double.IsNaN(testLoss) ? null : testLoss, seconds));
+                double loss = r.ReadDouble(), trainAccuracy = r.ReadDouble(), accuracy = r.ReadDouble(), testLoss = r.ReadDouble(), seconds = r.ReadDouble();
+                float learningRate = r.ReadSingle();
+                reports.Add(new EpochReport(epoch, loss, trainAccuracy, double.IsNaN(accuracy) ? null : accuracy, double.IsNaN(testLoss) ? null : testLoss, seconds, learningRate));
             }
             long modelLength = r.ReadInt64();
             long at = r.BaseStream.Position;

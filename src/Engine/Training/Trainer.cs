@@ -52,21 +52,22 @@ internal sealed class Trainer
         int stepsPerEpoch = (train.Count + _options.BatchSize - 1) / _options.BatchSize;
         for (int epoch = from.Epoch; epoch <= _options.Epochs; epoch++)
         {
-            var start = epoch == from.Epoch ? from : new TrainingCursor(epoch, 0, 0);
-            var (lossSum, seconds) = RunEpoch(train, start, (step, sum) =>
+            var start = epoch == from.Epoch ? from : TrainingCursor.EpochStart(epoch);
+            var (done, seconds) = RunEpoch(train, start, (here, elapsed) =>
             {
-                if (!double.IsFinite(sum)) throw Diverged(epoch, step, sum);
-                var here = new TrainingCursor(epoch, step, sum);
+                if (!double.IsFinite(here.LossSum)) throw Diverged(epoch, here.Step, here.LossSum);
+                control.OnProgress?.Invoke(new TrainingProgress(epoch, _options.Epochs, here.Step, stepsPerEpoch,
+                    Math.Min(here.Step * _options.BatchSize, train.Count), here.LossSum / Math.Min(here.Step * _options.BatchSize, train.Count), elapsed));
                 if (control.Cancellation.IsCancellationRequested)
-                    throw new TrainingInterruptedException(control.Checkpointer?.Save(_network, _options, here, reports), epoch, step);
-                if (control.Checkpointer is { EverySteps: > 0 } c && step % c.EverySteps == 0 && step < stepsPerEpoch)
+                    throw new TrainingInterruptedException(control.Checkpointer?.Save(_network, _options, here, reports), epoch, here.Step);
+                if (control.Checkpointer is { EverySteps: > 0 } c && here.Step % c.EverySteps == 0 && here.Step < stepsPerEpoch)
                     c.Save(_network, _options, here, reports);
             });
             if (!AllFinite(_network.Parameters)) throw Diverged(epoch, stepsPerEpoch, double.NaN);
             EvaluationResult? eval = test is null ? null : Evaluator.Evaluate(_network, _kernels, test);
-            var report = new EpochReport(epoch, lossSum / train.Count, eval?.Accuracy, eval?.Loss, seconds);
+            var report = new EpochReport(epoch, done.LossSum / train.Count, (double)done.Correct / train.Count, eval?.Accuracy, eval?.Loss, seconds, _options.LearningRate);
             reports.Add(report);
-            control.Checkpointer?.Save(_network, _options, new TrainingCursor(epoch + 1, 0, 0), reports);
+            control.Checkpointer?.Save(_network, _options, TrainingCursor.EpochStart(epoch + 1), reports);
             onEpoch?.Invoke(report);
         }
         return reports;
@@ -85,16 +86,17 @@ internal sealed class Trainer
     /// <summary>One pass over the training set; returns the mean cross-entropy seen and the seconds spent.</summary>
     public (double MeanLoss, double Seconds) RunEpoch(Dataset train, int epoch)
     {
-        var (lossSum, seconds) = RunEpoch(train, new TrainingCursor(epoch, 0, 0), null);
-        return (lossSum / train.Count, seconds);
+        var (done, seconds) = RunEpoch(train, TrainingCursor.EpochStart(epoch), null);
+        return (done.LossSum / train.Count, seconds);
     }
 
     /// <summary>
     /// The epoch from <paramref name="from"/>'s step on. Its permutation depends only on seed and epoch, so a resumed
-    /// epoch visits the same batches. <paramref name="afterStep"/> sees the steps done and the loss summed so far.
-    /// Returns the loss summed over the whole epoch and the seconds of this call.
+    /// epoch visits the same batches. <paramref name="afterStep"/> sees the position after every step and the seconds
+    /// spent so far. Returns the position at the end of the epoch (loss and correct count summed over the whole epoch)
+    /// and the seconds of this call.
     /// </summary>
-    (double LossSum, double Seconds) RunEpoch(Dataset train, TrainingCursor from, Action<int, double>? afterStep)
+    (TrainingCursor Done, double Seconds) RunEpoch(Dataset train, TrainingCursor from, Action<TrainingCursor, double>? afterStep)
     {
         int n = train.Count, d = train.Width, batch = _options.BatchSize;
         int[]? order = null;
@@ -104,10 +106,9 @@ internal sealed class Trainer
             for (int i = 0; i < n; i++) order[i] = i;
             SplitMix64.ForStream(_options.Seed, RandomStreams.Shuffle, (ulong)from.Epoch).Shuffle(order);
         }
-        double lossSum = from.LossSum;
-        int step = from.Step;
+        TrainingCursor here = from;
         var clock = Stopwatch.StartNew();
-        for (int start = step * batch; start < n; start += batch)
+        for (int start = here.Step * batch; start < n; start += batch)
         {
             int rows = Math.Min(batch, n - start);
             ReadOnlyMatrixView x;
@@ -131,16 +132,21 @@ internal sealed class Trainer
                 // gather after this step finds them in cache instead of waiting on memory row by row.
                 for (int r = start + batch; r < Math.Min(n, start + 2 * batch); r++) Prefetch.Row(train.Row(order[r]));
             }
-            lossSum += Step(x, y);
-            afterStep?.Invoke(++step, lossSum);
+            double loss = Step(x, y);
+            here = new TrainingCursor(here.Epoch, here.Step + 1, here.LossSum + loss, here.Correct + LastStepCorrect);
+            afterStep?.Invoke(here, clock.Elapsed.TotalSeconds);
         }
-        return (lossSum, clock.Elapsed.TotalSeconds);
+        return (here, clock.Elapsed.TotalSeconds);
     }
+
+    /// <summary>How many rows of the last <see cref="Step"/>'s batch its forward pass classified right.</summary>
+    public int LastStepCorrect { get; private set; }
 
     /// <summary>Forward, backward and update on one batch; returns the batch's summed cross-entropy.</summary>
     public double Step(ReadOnlyMatrixView x, ReadOnlySpan<int> y)
     {
         double loss = _network.Forward(_kernels, x, y, _workspace);
+        LastStepCorrect = Evaluator.CountCorrect(_workspace.Probabilities(x.Rows), y);
         _network.Backward(_kernels, x, y, _workspace);
         Span<float> parameters = _network.Parameters;
         Span<float> gradients = _workspace.Gradients;

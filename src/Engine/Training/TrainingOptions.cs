@@ -20,11 +20,24 @@ public sealed record TrainingOptions(int Epochs, int BatchSize, float LearningRa
     }
 }
 
-/// <summary>What one epoch did: mean training cross-entropy, test metrics when a test set is given, and the
+/// <summary>What one epoch did: mean training cross-entropy and accuracy, test metrics when a test set is given, and the
 /// wall time of its training steps alone (evaluation excluded).</summary>
 /// <param name="Epoch">The epoch number, from 1.</param>
 /// <param name="TrainLoss">Mean cross-entropy over the epoch's training batches, as seen during training.</param>
+/// <param name="TrainAccuracy">Fraction of the epoch's training examples classified right by the forward pass of their step
+/// (before that step's update), in [0, 1].</param>
 /// <param name="TestAccuracy">Accuracy on the test set after the epoch, in [0, 1]; null without a test set.</param>
 /// <param name="TestLoss">Mean cross-entropy on the test set after the epoch; null without a test set.</param>
 /// <param name="Seconds">Wall time of the epoch's training steps, in seconds.</param>
-public sealed record EpochReport(int Epoch, double TrainLoss, double? TestAccuracy, double? TestLoss, double Seconds);
+/// <param name="LearningRate">The learning rate the epoch's steps used.</param>
+public sealed record EpochReport(int Epoch, double TrainLoss, double TrainAccuracy, double? TestAccuracy, double? TestLoss, double Seconds, float LearningRate);
+
+/// <summary>Where training stands after a step, for progress displays (a value type: reporting allocates nothing).</summary>
+/// <param name="Epoch">The epoch in progress, from 1.</param>
+/// <param name="Epochs">The run's last epoch.</param>
+/// <param name="Step">Steps of this epoch done.</param>
+/// <param name="StepsPerEpoch">Steps in a whole epoch.</param>
+/// <param name="Samples">Training examples this epoch has seen so far.</param>
+/// <param name="MeanLoss">Mean cross-entropy over those examples.</param>
+/// <param name="Seconds">Wall time of this epoch's steps so far (in this process, when resumed).</param>
+public readonly record struct TrainingProgress(int Epoch, int Epochs, int Step, int StepsPerEpoch, int Samples, double MeanLoss, double Seconds);

@@ -74,6 +74,7 @@ public class SimdTrainingEqualityTests
         {
             EpochReport g = got.Reports[e], x = expected.Reports[e];
             if (!SameBits(g.TrainLoss, x.TrainLoss)) failures.Add($"epoch {g.Epoch}: train loss {Show(g.TrainLoss)}, reference {Show(x.TrainLoss)}");
+            if (g.TrainAccuracy != x.TrainAccuracy) failures.Add($"epoch {g.Epoch}: train accuracy {g.TrainAccuracy:R}, reference {x.TrainAccuracy:R}");
             if (g.TestAccuracy != x.TestAccuracy) failures.Add($"epoch {g.Epoch}: test accuracy {g.TestAccuracy:R}, reference {x.TestAccuracy:R}");
             if (!SameBits(g.TestLoss ?? double.NaN, x.TestLoss ?? double.NaN) || (g.TestLoss is null) != (x.TestLoss is null))
                 failures.Add($"epoch {g.Epoch}: test loss {Show(g.TestLoss ?? double.NaN)}, reference {Show(x.TestLoss ?? double.NaN)}");

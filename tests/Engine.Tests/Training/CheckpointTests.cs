@@ -54,8 +54,8 @@ public sealed class CheckpointTests : IDisposable
         using var resumed = NewModel(backend);
         var reports = resumed.Train(train, Options(3), test, checkpoints: new CheckpointOptions(dir, Resume: true));
         Assert.Equal(Weights(straight, _dir.File("a.npz")), Weights(resumed, _dir.File("b.npz")));
-        Assert.Equal(straightReports.Select(r => (r.Epoch, r.TrainLoss, r.TestAccuracy, r.TestLoss)),
-                     reports.Select(r => (r.Epoch, r.TrainLoss, r.TestAccuracy, r.TestLoss)));
+        Assert.Equal(straightReports.Select(r => (r.Epoch, r.TrainLoss, r.TrainAccuracy, r.TestAccuracy, r.TestLoss, r.LearningRate)),
+                     reports.Select(r => (r.Epoch, r.TrainLoss, r.TrainAccuracy, r.TestAccuracy, r.TestLoss, r.LearningRate)));
     }
 
     [Fact]
