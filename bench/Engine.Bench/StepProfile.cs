@@ -155,5 +155,19 @@ static class StepProfile
             inner.SgdUpdate(weights, gradient, learningRate, l2);
             Add($"SgdUpdate {weights.Length}", t);
         }
+
+        public void MomentumUpdate(Span<float> weights, ReadOnlySpan<float> gradient, Span<float> velocity, float learningRate, float l2, float momentum, bool nesterov)
+        {
+            long t = Stopwatch.GetTimestamp();
+            inner.MomentumUpdate(weights, gradient, velocity, learningRate, l2, momentum, nesterov);
+            Add($"MomentumUpdate {weights.Length}", t);
+        }
+
+        public void AdamUpdate(Span<float> weights, ReadOnlySpan<float> gradient, Span<float> firstMoment, Span<float> secondMoment, in AdamStep step)
+        {
+            long t = Stopwatch.GetTimestamp();
+            inner.AdamUpdate(weights, gradient, firstMoment, secondMoment, step);
+            Add($"AdamUpdate {weights.Length}", t);
+        }
     }
 }

@@ -14,9 +14,9 @@ static class Reports
 
     public static string Percent(double v) => double.IsNaN(v) ? "     -" : (100 * v).ToString("0.00", Inv).PadLeft(6) + " %";
 
-    public static void PrintEpoch(TextWriter o, EpochReport r, int epochs, int samples)
+    public static void PrintEpoch(TextWriter o, EpochReport r, int epochs, int samples, string evaluationName = "test")
     {
-        string test = r.TestAccuracy is double acc ? $"  test loss {r.TestLoss!.Value.ToString("0.0000", Inv)}  test accuracy {Percent(acc)}" : "";
+        string test = r.TestAccuracy is double acc ? $"  {evaluationName} loss {r.TestLoss!.Value.ToString("0.0000", Inv)}  {evaluationName} accuracy {Percent(acc)}" : "";
         o.WriteLine($"epoch {r.Epoch.ToString().PadLeft(epochs.ToString().Length)}/{epochs}  train loss {r.TrainLoss.ToString("0.0000", Inv)}  train accuracy {Percent(r.TrainAccuracy)}{test}  " +
                     $"{r.Seconds.ToString("0.00", Inv)} s ({(samples / r.Seconds).ToString("N0", Inv)} samples/s)");
     }

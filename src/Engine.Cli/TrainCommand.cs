@@ -18,7 +18,8 @@ static class TrainCommand
     public const string DefaultHidden = "128";
     public const int DefaultEpochs = 30;
     public const int DefaultBatch = 16;
-    public const float DefaultLearningRate = 0.1f;
+    public const float DefaultLearningRate = 0.1f;       // sgd; momentum and nesterov take 0.01, adam and adamw 0.001 (PyTorch's Adam default)
+    public const double DefaultEarlyStoppingSplit = 0.1;
     public const float DefaultL2 = 1e-4f;
     public const double DefaultValidationSplit = 0.2;
 
@@ -30,8 +31,18 @@ static class TrainCommand
         var activation = new Option<string>("--activation") { Description = "Hidden activation: tanh, relu or sigmoid", DefaultValueFactory = _ => "tanh" };
         var epochs = new Option<int>("--epochs") { Description = "Passes over the training data", DefaultValueFactory = _ => DefaultEpochs };
         var batch = new Option<int>("--batch") { Description = "Mini-batch size (the last batch of an epoch may be smaller)", DefaultValueFactory = _ => DefaultBatch };
-        var lr = new Option<float>("--lr") { Description = "Learning rate", DefaultValueFactory = _ => DefaultLearningRate };
-        var l2 = new Option<float>("--l2") { Description = "L2 penalty λ on weights (not biases): loss += (λ/2)·Σ‖W‖²", DefaultValueFactory = _ => DefaultL2 };
+        var lr = new Option<float?>("--lr") { Description = $"Learning rate (default {DefaultLearningRate} for sgd, 0.01 for momentum and nesterov, 0.001 for adam and adamw)" };
+        var l2 = new Option<float>("--l2") { Description = "L2 penalty λ on weights (not biases): loss += (λ/2)·Σ‖W‖²; with adamw the decoupled weight decay", DefaultValueFactory = _ => DefaultL2 };
+        var optimizer = new Option<string>("--optimizer") { Description = "Update rule: sgd, momentum, nesterov, adam or adamw (PyTorch's conventions)", DefaultValueFactory = _ => "sgd" };
+        var momentum = new Option<float>("--momentum") { Description = "Momentum μ for momentum and nesterov", DefaultValueFactory = _ => 0.9f };
+        var beta1 = new Option<float>("--beta1") { Description = "Adam β1", DefaultValueFactory = _ => 0.9f };
+        var beta2 = new Option<float>("--beta2") { Description = "Adam β2", DefaultValueFactory = _ => 0.999f };
+        var eps = new Option<float>("--eps") { Description = "Adam ε", DefaultValueFactory = _ => 1e-8f };
+        var schedule = new Option<string>("--schedule") { Description = "Learning rate per epoch: constant, step (×--lr-gamma every --lr-step epochs) or cosine (to --lr-min over --epochs)", DefaultValueFactory = _ => "constant" };
+        var lrStep = new Option<int>("--lr-step") { Description = "step schedule: epochs between decays", DefaultValueFactory = _ => 10 };
+        var lrGamma = new Option<float>("--lr-gamma") { Description = "step schedule: decay factor", DefaultValueFactory = _ => 0.1f };
+        var lrMin = new Option<float>("--lr-min") { Description = "cosine schedule: final learning rate", DefaultValueFactory = _ => 0f };
+        var earlyStopping = new Option<int>("--early-stopping") { Description = $"Stop after this many epochs without a lower validation loss and keep the best epoch's weights (0: off); holds out --validation-split (default {DefaultEarlyStoppingSplit}) of the training data to watch when the data has a test set", DefaultValueFactory = _ => 0 };
         var seed = new Option<ulong>("--seed") { Description = "Seed for initial weights, shuffling and validation split", DefaultValueFactory = _ => 0UL };
         var backend = CommonOptions.Backend();
         var threads = CommonOptions.Threads();
@@ -51,13 +62,26 @@ static class TrainCommand
 
         var command = new Command("train", "Train a network and report accuracy, per-class sensitivity/specificity and the confusion matrix")
         {
-            data, test, hidden, activation, epochs, batch, lr, l2, seed, backend, threads, isa, shuffle, validationSplit,
+            data, test, hidden, activation, epochs, batch, lr, l2, optimizer, momentum, beta1, beta2, eps, schedule, lrStep, lrGamma, lrMin, earlyStopping,
+            seed, backend, threads, isa, shuffle, validationSplit,
             scale, standardize, output, metricsJson, init, exportNpz, checkpointDir, checkpointEvery, keepCheckpoints, resume,
         };
         command.SetAction(p =>
         {
-            var options = new TrainingOptions(p.GetValue(epochs), p.GetValue(batch), p.GetValue(lr), p.GetValue(l2), p.GetValue(seed), p.GetValue(shuffle));
-            try { options.Validate(); } catch (EngineException e) { throw new UsageException(e.Message); }
+            TrainingOptions options;
+            try
+            {
+                OptimizerKind kind = Optimizer.ParseKind(p.GetValue(optimizer)!);
+                float learningRate = p.GetValue(lr) ?? DefaultRate(kind);
+                options = new TrainingOptions(p.GetValue(epochs), p.GetValue(batch), learningRate, p.GetValue(l2), p.GetValue(seed), p.GetValue(shuffle))
+                {
+                    Optimizer = new Optimizer(kind, p.GetValue(momentum), p.GetValue(beta1), p.GetValue(beta2), p.GetValue(eps)),
+                    Schedule = new LearningRateSchedule(LearningRateSchedule.ParseKind(p.GetValue(schedule)!), p.GetValue(lrStep), p.GetValue(lrGamma), p.GetValue(lrMin)),
+                    EarlyStoppingPatience = p.GetValue(earlyStopping),
+                };
+                options.Validate();
+            }
+            catch (EngineException e) { throw new UsageException(e.Message); }
             int[] hiddenWidths = CommonOptions.ParseHidden(p.GetValue(hidden)!);
             Activation act = CommonOptions.ParseActivation(p.GetValue(activation)!);
             ComputeOptions compute = CommonOptions.Compute(p.GetValue(backend)!, p.GetValue(threads), p.GetValue(isa));
@@ -80,6 +104,14 @@ static class TrainCommand
             else if (p.GetValue(resume)) throw new UsageException("--resume needs --checkpoint-dir");
 
             var (train, evaluation, evaluationName, dataPath) = SelectData(p.GetValue(data), p.GetValue(test), split, options.Seed);
+            // Early stopping picks weights by the watched loss, so it must not watch the set the final figures come from.
+            Dataset watched = evaluation;
+            string watchedName = evaluationName;
+            if (options.EarlyStoppingPatience > 0 && evaluationName == "test")
+            {
+                (train, watched) = ValidationSplit.Split(train, split ?? DefaultEarlyStoppingSplit, options.Seed);
+                watchedName = "validation";
+            }
 
             InputScaling scaling = divisor is float d ? InputScaling.Divide(d)
                 : p.GetValue(standardize) ? InputScaling.FitStandardize(train)
@@ -95,9 +127,13 @@ static class TrainCommand
 
             var o = Console.Out;
             o.WriteLine($"network {model.Describe()} ({model.ParameterCount:N0} parameters){(initPath is null ? $", Glorot/He init seed {options.Seed}" : $", weights from {initPath}")}");
-            o.WriteLine($"data {dataPath}: {train.Count:N0} training examples, {evaluation.Count:N0} {evaluationName} examples, {train.Width} features, {classes} classes, inputs {scaling.Describe()}");
-            o.WriteLine($"sgd: {options.Epochs} epochs, batch {options.BatchSize}, lr {options.LearningRate.ToString(CultureInfo.InvariantCulture)}, " +
-                        $"l2 {options.L2.ToString(CultureInfo.InvariantCulture)}, shuffle {(options.Shuffle ? $"on (seed {options.Seed})" : "off")}; backend {model.Backend}");
+            string watchedPart = watched == evaluation ? "" : $", {watched.Count:N0} {watchedName} examples for early stopping";
+            o.WriteLine($"data {dataPath}: {train.Count:N0} training examples, {evaluation.Count:N0} {evaluationName} examples{watchedPart}, {train.Width} features, {classes} classes, inputs {scaling.Describe()}");
+            o.WriteLine($"{options.Optimizer.Describe()}: {options.Epochs} epochs, batch {options.BatchSize}, lr {options.LearningRate.ToString(CultureInfo.InvariantCulture)}" +
+                        $"{(options.Schedule.Kind == ScheduleKind.Constant ? "" : $" {options.Schedule.Describe()}")}, " +
+                        $"l2 {options.L2.ToString(CultureInfo.InvariantCulture)}{(options.Optimizer.Kind == OptimizerKind.AdamW ? " (decoupled)" : "")}, " +
+                        $"shuffle {(options.Shuffle ? $"on (seed {options.Seed})" : "off")}" +
+                        $"{(options.EarlyStoppingPatience > 0 ? $", early stopping after {options.EarlyStoppingPatience} epochs without a lower {watchedName} loss" : "")}; backend {model.Backend}");
 
             // SIGINT/SIGTERM: finish the step, checkpoint, exit 130 (a second signal terminates at once).
             using var interrupt = new CancellationTokenSource();
@@ -110,8 +146,14 @@ static class TrainCommand
             using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
             using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
             if (checkpoints is { Resume: true }) o.WriteLine($"resuming from the newest checkpoint in {checkpoints.Directory}");
-            var epochsDone = model.Train(train, options, evaluation, r => Reports.PrintEpoch(o, r, options.Epochs, train.Count), checkpoints, interrupt.Token);
+            var epochsDone = model.Train(train, options, watched, r => Reports.PrintEpoch(o, r, options.Epochs, train.Count, watchedName), checkpoints, interrupt.Token);
             o.WriteLine($"training time {epochsDone.Sum(r => r.Seconds).ToString("0.00", CultureInfo.InvariantCulture)} s");
+            if (options.EarlyStoppingPatience > 0 && epochsDone.Count > 0)
+            {
+                EpochReport best = epochsDone.MinBy(r => r.TestLoss!.Value)!;
+                string why = epochsDone[^1].Epoch < options.Epochs ? $"stopped after epoch {epochsDone[^1].Epoch}: no lower {watchedName} loss for {options.EarlyStoppingPatience} epochs; " : "";
+                o.WriteLine($"early stopping: {why}kept the weights of epoch {best.Epoch} ({watchedName} loss {best.TestLoss!.Value.ToString("0.0000", CultureInfo.InvariantCulture)})");
+            }
 
             var result = model.Evaluate(evaluation);
             Reports.PrintEvaluation(o, result, $"{evaluationName} set ({evaluation.Count} examples)");
@@ -123,6 +165,14 @@ static class TrainCommand
         });
         return command;
     }
+
+    /// <summary>The default learning rate of each optimizer (the --lr help text lists them).</summary>
+    public static float DefaultRate(OptimizerKind kind) => kind switch
+    {
+        OptimizerKind.Sgd => DefaultLearningRate,
+        OptimizerKind.Momentum or OptimizerKind.Nesterov => 0.01f,
+        _ => 0.001f,
+    };
 
     /// <summary>The training part and the evaluation set, by priority --test &gt; --validation-split &gt; the data's own test split.</summary>
     public static (Dataset Train, Dataset Evaluation, string EvaluationName, string DataPath) SelectData(string? dataPath, string? testPath, double? split, ulong seed)

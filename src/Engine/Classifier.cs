@@ -110,8 +110,8 @@ public sealed class Classifier : IDisposable
     public string Describe() => _network.Describe();
 
     /// <summary>
-    /// Mini-batch SGD with L2 on the weights (see <see cref="TrainingOptions"/>); the update is the average of
-    /// the batch's per-example gradients. When <paramref name="evaluation"/> is given it is evaluated after
+    /// Mini-batch training with the optimizer, schedule and early stopping of <paramref name="options"/> (default: SGD
+    /// with L2 on the weights); each update uses the average of the batch's per-example gradients. When <paramref name="evaluation"/> is given it is evaluated after
     /// every epoch. <paramref name="onEpoch"/> sees each epoch's report as it ends, <paramref name="onProgress"/> the
     /// position after every step (it runs on the training thread: keep it short).
     /// </summary>
@@ -135,7 +135,7 @@ public sealed class Classifier : IDisposable
                         ?? throw new EngineException($"{checkpoints.Directory}: no checkpoint to resume from");
                     Checkpoint c = CheckpointFile.Load(newest);
                     Restore(c, options, newest);
-                    control = control with { From = c.Cursor, Reports = c.Reports };
+                    control = control with { From = c.Cursor, Reports = c.Reports, Optimizer = c.Optimizer, Best = c.Best };
                 }
             }
             Dataset scaledTrain = Scaling.Apply(train);
@@ -148,9 +148,12 @@ public sealed class Classifier : IDisposable
     void Restore(Checkpoint c, TrainingOptions options, string path)
     {
         var o = c.Options;
-        if (o.BatchSize != options.BatchSize || o.LearningRate != options.LearningRate || o.L2 != options.L2 || o.Seed != options.Seed || o.Shuffle != options.Shuffle)
+        if (o with { Epochs = options.Epochs } != options)
             throw new EngineException($"{path}: written by a run with batch {o.BatchSize}, lr {o.LearningRate}, l2 {o.L2}, seed {o.Seed}, " +
-                                      $"shuffle {o.Shuffle}; resume with the same settings (only --epochs may change)");
+                                      $"shuffle {o.Shuffle}, optimizer {o.Optimizer.Describe()}, schedule {o.Schedule.Describe()}, " +
+                                      $"early stopping {o.EarlyStoppingPatience}; resume with the same settings (only --epochs may change)");
+        if (o.Schedule.Kind == ScheduleKind.Cosine && o.Epochs != options.Epochs)
+            throw new EngineException($"{path}: the cosine schedule was laid out over {o.Epochs} epochs; resume with --epochs {o.Epochs}");
         if (c.Model.Network.Describe() != _network.Describe())
             throw new EngineException($"{path}: holds a {c.Model.Network.Describe()} network, this run builds {_network.Describe()}");
         c.Model.Network.Parameters.CopyTo(_network.Parameters);

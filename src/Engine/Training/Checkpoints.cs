@@ -15,12 +15,23 @@ internal readonly record struct TrainingCursor(int Epoch, int Step, double LossS
     public static TrainingCursor EpochStart(int epoch) => new(epoch, 0, 0, 0);
 }
 
+/// <summary>The optimizer's state vectors (see <see cref="OptimizerState"/>) and its step count.</summary>
+internal sealed record OptimizerSnapshot(float[] First, float[] Second, long Steps);
+
+/// <summary>Early stopping's memory: the epoch with the lowest evaluation loss so far (0: none yet) and its weights.</summary>
+internal sealed record BestWeights(int Epoch, double Loss, float[] Parameters);
+
 /// <summary>What a run starts from and what it may be asked to do while it runs.</summary>
 internal sealed record RunControl(Checkpointer? Checkpointer, TrainingCursor From, IReadOnlyList<EpochReport> Reports,
-                                  CancellationToken Cancellation, Action<TrainingProgress>? OnProgress)
+                                  CancellationToken Cancellation, Action<TrainingProgress>? OnProgress,
+                                  OptimizerSnapshot? Optimizer = null, BestWeights? Best = null)
 {
     public static RunControl Plain { get; } = new(null, TrainingCursor.Start, [], CancellationToken.None, null);
 }
+
+/// <summary>A run's state at a point, as the trainer hands it to the checkpointer (arrays are the live ones: write them out at once).</summary>
+internal sealed record TrainingState(Network Network, TrainingOptions Options, TrainingCursor Cursor, IReadOnlyList<EpochReport> Reports,
+                                     OptimizerSnapshot Optimizer, BestWeights? Best);
 
 /// <summary>Training was asked to stop (SIGINT, SIGTERM, a cancellation token); the step in progress finished.</summary>
 public sealed class TrainingInterruptedException : OperationCanceledException
@@ -74,23 +85,27 @@ internal sealed class Checkpointer
     public int EverySteps => _options.EverySteps;
 
     /// <summary>Saves the state and prunes old checkpoints; returns the file written.</summary>
-    public string Save(Network network, TrainingOptions options, TrainingCursor cursor, IReadOnlyList<EpochReport> reports)
+    public string Save(TrainingState state)
     {
-        string path = Path.Combine(_options.Directory, CheckpointFile.Name(cursor));
-        CheckpointFile.Save(path, new Checkpoint(_model(network), options, cursor, reports));
+        string path = Path.Combine(_options.Directory, CheckpointFile.Name(state.Cursor));
+        CheckpointFile.Save(path, new Checkpoint(_model(state.Network), state.Options, state.Cursor, state.Reports, state.Optimizer, state.Best));
         foreach (string old in CheckpointFile.List(_options.Directory).SkipLast(_options.Keep)) File.Delete(old);
         return path;
     }
 }
 
-/// <summary>Everything needed to continue a run exactly: weights and scaling, settings, cursor and the epochs so far.</summary>
-internal sealed record Checkpoint(Model Model, TrainingOptions Options, TrainingCursor Cursor, IReadOnlyList<EpochReport> Reports);
+/// <summary>Everything needed to continue a run exactly: weights and scaling, settings, cursor, the epochs so far, the
+/// optimizer's state and early stopping's best weights.</summary>
+internal sealed record Checkpoint(Model Model, TrainingOptions Options, TrainingCursor Cursor, IReadOnlyList<EpochReport> Reports,
+                                  OptimizerSnapshot Optimizer, BestWeights? Best);
 
 /// <summary>
-/// Checkpoint files, little-endian: magic "ENGNCKPT" | version u32 = 1 | epochs i32 | batch i32 | lr f32 | l2 f32 |
-/// seed u64 | shuffle u8 | epoch i32 | step i32 | lossSum f64 | correct i32 | reportCount i32 | reports (epoch i32,
-/// trainLoss f64, trainAccuracy f64, testAccuracy f64, testLoss f64 (NaN when absent), seconds f64, lr f32) |
-/// model length i64 | model file bytes |
+/// Checkpoint files, little-endian: magic "ENGNCKPT" | version u32 = 2 | epochs i32 | batch i32 | lr f32 | l2 f32 |
+/// seed u64 | shuffle u8 | optimizer u8 | momentum f32 | β1 f32 | β2 f32 | ε f32 | schedule u8 | step epochs i32 |
+/// γ f32 | min lr f32 | patience i32 | epoch i32 | step i32 | lossSum f64 | correct i32 | reportCount i32 | reports
+/// (epoch i32, trainLoss f64, trainAccuracy f64, testAccuracy f64, testLoss f64 (NaN when absent), seconds f64, lr f32) |
+/// model length i64 | model file bytes | optimizer steps i64 | first-state count i32 + f32s | second-state count i32 + f32s |
+/// best epoch i32 (−1: no early stopping) | best loss f64 | best-weights count i32 + f32s |
 /// XxHash64 of everything before it (u64). Names sort by position: checkpoint-e0003-s000120.ckpt.
 /// </summary>
 internal static class CheckpointFile
@@ -117,6 +132,9 @@ internal static class CheckpointFile
             w.Write(Version);
             var o = c.Options;
             w.Write(o.Epochs); w.Write(o.BatchSize); w.Write(o.LearningRate); w.Write(o.L2); w.Write(o.Seed); w.Write((byte)(o.Shuffle ? 1 : 0));
+            w.Write((byte)o.Optimizer.Kind); w.Write(o.Optimizer.Momentum); w.Write(o.Optimizer.Beta1); w.Write(o.Optimizer.Beta2); w.Write(o.Optimizer.Epsilon);
+            w.Write((byte)o.Schedule.Kind); w.Write(o.Schedule.StepEpochs); w.Write(o.Schedule.Gamma); w.Write(o.Schedule.MinLearningRate);
+            w.Write(o.EarlyStoppingPatience);
             w.Write(c.Cursor.Epoch); w.Write(c.Cursor.Step); w.Write(c.Cursor.LossSum); w.Write(c.Cursor.Correct);
             w.Write(c.Reports.Count);
             foreach (var r in c.Reports)
@@ -129,6 +147,12 @@ internal static class CheckpointFile
             model.Position = 0;
             w.Flush();
             model.CopyTo(body);
+            w.Write(c.Optimizer.Steps);
+            WriteFloats(w, c.Optimizer.First);
+            WriteFloats(w, c.Optimizer.Second);
+            w.Write(c.Best?.Epoch ?? -1);
+            w.Write(c.Best?.Loss ?? double.NaN);
+            WriteFloats(w, c.Best?.Parameters ?? []);
         }
         Span<byte> hash = stackalloc byte[8];
         BinaryPrimitives.WriteUInt64LittleEndian(hash, XxHash64.HashToUInt64(body.GetBuffer().AsSpan(0, (int)body.Length)));
@@ -153,7 +177,14 @@ internal static class CheckpointFile
             r.ReadBytes(Magic.Length);
             uint version = r.ReadUInt32();
             if (version != Version) throw new EngineException($"{path}: checkpoint version {version} is not supported (this engine reads {Version})");
-            var options = new TrainingOptions(r.ReadInt32(), r.ReadInt32(), r.ReadSingle(), r.ReadSingle(), r.ReadUInt64(), r.ReadByte() != 0);
+            var options = new TrainingOptions(r.ReadInt32(), r.ReadInt32(), r.ReadSingle(), r.ReadSingle(), r.ReadUInt64(), r.ReadByte() != 0)
+            {
+                Optimizer = new Optimizer((OptimizerKind)r.ReadByte(), r.ReadSingle(), r.ReadSingle(), r.ReadSingle(), r.ReadSingle()),
+                Schedule = new LearningRateSchedule((ScheduleKind)r.ReadByte(), r.ReadInt32(), r.ReadSingle(), r.ReadSingle()),
+                EarlyStoppingPatience = r.ReadInt32(),
+            };
+            try { options.Validate(); }
+            catch (EngineException e) { throw new EngineException($"{path}: invalid settings in the checkpoint ({e.Message})"); }
             var cursor = new TrainingCursor(r.ReadInt32(), r.ReadInt32(), r.ReadDouble(), r.ReadInt32());
             int count = r.ReadInt32();
             if (count < 0 || count > 1_000_000) throw new EngineException($"{path}: {count} epoch reports is not plausible");
@@ -167,10 +198,39 @@ internal static class CheckpointFile
             }
             long modelLength = r.ReadInt64();
             long at = r.BaseStream.Position;
-            if (modelLength != body.Length - at) throw new EngineException($"{path}: model section of {modelLength} bytes does not fit the file");
-            Model model = ModelFile.Read(body[(int)at..], path);
-            return new Checkpoint(model, options, cursor, reports);
+            if (modelLength < 0 || modelLength > body.Length - at) throw new EngineException($"{path}: model section of {modelLength} bytes does not fit the file");
+            Model model = ModelFile.Read(body.Slice((int)at, (int)modelLength), path);
+            r.BaseStream.Position = at + modelLength;
+            int parameters = model.Network.Parameters.Length, stateVectors = options.Optimizer.StateVectors;
+            long steps = r.ReadInt64();
+            float[] first = ReadFloats(r, stateVectors >= 1 ? parameters : 0, path, "optimizer state");
+            float[] second = ReadFloats(r, stateVectors >= 2 ? parameters : 0, path, "optimizer state");
+            int bestEpoch = r.ReadInt32();
+            double bestLoss = r.ReadDouble();
+            float[] bestParameters = ReadFloats(r, bestEpoch > 0 ? parameters : 0, path, "best weights");
+            if (steps < 0 || bestEpoch < -1 || (bestEpoch == -1) != (options.EarlyStoppingPatience == 0))
+                throw new EngineException($"{path}: inconsistent optimizer or early-stopping state");
+            if (r.BaseStream.Position != body.Length) throw new EngineException($"{path}: {body.Length - r.BaseStream.Position} unexpected bytes at the end");
+            BestWeights? best = bestEpoch < 0 ? null : new BestWeights(bestEpoch, bestLoss, bestParameters);
+            return new Checkpoint(model, options, cursor, reports, new OptimizerSnapshot(first, second, steps), best);
         }
         catch (EndOfStreamException) { throw new EngineException($"{path}: truncated checkpoint"); }
+    }
+
+    static void WriteFloats(BinaryWriter w, float[] values)
+    {
+        w.Write(values.Length);
+        w.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(values.AsSpan()));
+    }
+
+    /// <summary>A count that must equal <paramref name="expected"/> (checked before anything is allocated), then the floats.</summary>
+    static float[] ReadFloats(BinaryReader r, int expected, string path, string what)
+    {
+        int count = r.ReadInt32();
+        if (count != expected) throw new EngineException($"{path}: {what} holds {count} values, expected {expected}");
+        if ((long)count * 4 > r.BaseStream.Length - r.BaseStream.Position) throw new EngineException($"{path}: truncated checkpoint");
+        var values = new float[count];
+        if (r.Read(System.Runtime.InteropServices.MemoryMarshal.AsBytes(values.AsSpan())) != count * 4) throw new EngineException($"{path}: truncated checkpoint");
+        return values;
     }
 }

@@ -21,6 +21,8 @@ internal sealed class Trainer
     readonly Workspace _workspace;
     readonly float[] _batchInput;   // (B, inputWidth): gathered rows of a shuffled batch
     readonly int[] _batchLabels;    // (B)
+    readonly OptimizerState _optimizer;
+    float _learningRate;            // this epoch's rate, from the schedule
 
     public Trainer(Network network, IKernels kernels, TrainingOptions options)
     {
@@ -31,6 +33,8 @@ internal sealed class Trainer
         _workspace = new Workspace(network, options.BatchSize);
         _batchInput = new float[checked(options.BatchSize * network.InputWidth)];
         _batchLabels = new int[options.BatchSize];
+        _optimizer = new OptimizerState(options.Optimizer, network.Parameters.Length);
+        _learningRate = options.LearningRate;
     }
 
     /// <summary>Trains for all epochs; <paramref name="onEpoch"/> sees each epoch's report as it ends.</summary>
@@ -38,40 +42,52 @@ internal sealed class Trainer
         Train(train, test, onEpoch, RunControl.Plain);
 
     /// <summary>
-    /// Trains from <paramref name="control"/>'s cursor up to <see cref="TrainingOptions.Epochs"/>, writing checkpoints as
-    /// it asks. Cancellation is checked after every step: the step finishes, a checkpoint is written (when there is a
-    /// checkpointer), and <see cref="TrainingInterruptedException"/> says where. A non-finite loss or weight stops
-    /// training with an <see cref="EngineException"/> before any checkpoint is written from the diverged weights.
+    /// Trains from <paramref name="control"/>'s cursor (and optimizer state) up to <see cref="TrainingOptions.Epochs"/>,
+    /// writing checkpoints as it asks. Cancellation is checked after every step: the step finishes, a checkpoint is
+    /// written (when there is a checkpointer), and <see cref="TrainingInterruptedException"/> says where. A non-finite
+    /// loss or weight stops training with an <see cref="EngineException"/> before any checkpoint is written from the
+    /// diverged weights. With early stopping, training ends once the evaluation loss has not improved for the patience,
+    /// and the network is left with the best epoch's weights.
     /// </summary>
     internal List<EpochReport> Train(Dataset train, Dataset? test, Action<EpochReport>? onEpoch, RunControl control)
     {
         CheckLabelled(train, _network);
         if (test is not null) CheckLabelled(test, _network);
+        int patience = _options.EarlyStoppingPatience;
+        if (patience > 0 && test is null) throw new EngineException("early stopping needs an evaluation set to watch (a test set or a validation split)");
         var reports = new List<EpochReport>(control.Reports);
+        if (control.Optimizer is { } saved) _optimizer.Restore(saved.First, saved.Second, saved.Steps);
+        BestWeights? best = patience > 0 ? control.Best ?? new BestWeights(0, double.PositiveInfinity, []) : null;
         TrainingCursor from = control.From;
         int stepsPerEpoch = (train.Count + _options.BatchSize - 1) / _options.BatchSize;
-        for (int epoch = from.Epoch; epoch <= _options.Epochs; epoch++)
+        for (int epoch = from.Epoch; epoch <= _options.Epochs && !(best is not null && epoch - 1 - best.Epoch >= patience); epoch++)
         {
+            _learningRate = _options.Schedule.RateAt(epoch, _options.Epochs, _options.LearningRate);
             var start = epoch == from.Epoch ? from : TrainingCursor.EpochStart(epoch);
             var (done, seconds) = RunEpoch(train, start, (here, elapsed) =>
             {
                 if (!double.IsFinite(here.LossSum)) throw Diverged(epoch, here.Step, here.LossSum);
-                control.OnProgress?.Invoke(new TrainingProgress(epoch, _options.Epochs, here.Step, stepsPerEpoch,
-                    Math.Min(here.Step * _options.BatchSize, train.Count), here.LossSum / Math.Min(here.Step * _options.BatchSize, train.Count), elapsed));
+                int samples = Math.Min(here.Step * _options.BatchSize, train.Count);
+                control.OnProgress?.Invoke(new TrainingProgress(epoch, _options.Epochs, here.Step, stepsPerEpoch, samples, here.LossSum / samples, elapsed));
                 if (control.Cancellation.IsCancellationRequested)
-                    throw new TrainingInterruptedException(control.Checkpointer?.Save(_network, _options, here, reports), epoch, here.Step);
+                    throw new TrainingInterruptedException(control.Checkpointer?.Save(State(here, reports, best)), epoch, here.Step);
                 if (control.Checkpointer is { EverySteps: > 0 } c && here.Step % c.EverySteps == 0 && here.Step < stepsPerEpoch)
-                    c.Save(_network, _options, here, reports);
+                    c.Save(State(here, reports, best));
             });
             if (!AllFinite(_network.Parameters)) throw Diverged(epoch, stepsPerEpoch, double.NaN);
             EvaluationResult? eval = test is null ? null : Evaluator.Evaluate(_network, _kernels, test);
-            var report = new EpochReport(epoch, done.LossSum / train.Count, (double)done.Correct / train.Count, eval?.Accuracy, eval?.Loss, seconds, _options.LearningRate);
+            var report = new EpochReport(epoch, done.LossSum / train.Count, (double)done.Correct / train.Count, eval?.Accuracy, eval?.Loss, seconds, _learningRate);
             reports.Add(report);
-            control.Checkpointer?.Save(_network, _options, TrainingCursor.EpochStart(epoch + 1), reports);
+            if (best is not null && eval!.Loss < best.Loss) best = new BestWeights(epoch, eval.Loss, _network.Parameters.ToArray());
+            control.Checkpointer?.Save(State(TrainingCursor.EpochStart(epoch + 1), reports, best));
             onEpoch?.Invoke(report);
         }
+        if (best is { Epoch: > 0 }) best.Parameters.CopyTo(_network.Parameters);
         return reports;
     }
+
+    TrainingState State(TrainingCursor cursor, IReadOnlyList<EpochReport> reports, BestWeights? best) =>
+        new(_network, _options, cursor, reports, new OptimizerSnapshot(_optimizer.First, _optimizer.Second, _optimizer.Steps), best);
 
     EngineException Diverged(int epoch, int step, double lossSum) => new(
         $"training diverged in epoch {epoch} at step {step} (summed loss {lossSum}); nothing was saved from it. " +
@@ -142,20 +158,13 @@ internal sealed class Trainer
     /// <summary>How many rows of the last <see cref="Step"/>'s batch its forward pass classified right.</summary>
     public int LastStepCorrect { get; private set; }
 
-    /// <summary>Forward, backward and update on one batch; returns the batch's summed cross-entropy.</summary>
+    /// <summary>Forward, backward and the optimizer's update on one batch; returns the batch's summed cross-entropy.</summary>
     public double Step(ReadOnlyMatrixView x, ReadOnlySpan<int> y)
     {
         double loss = _network.Forward(_kernels, x, y, _workspace);
         LastStepCorrect = Evaluator.CountCorrect(_workspace.Probabilities(x.Rows), y);
         _network.Backward(_kernels, x, y, _workspace);
-        Span<float> parameters = _network.Parameters;
-        Span<float> gradients = _workspace.Gradients;
-        for (int l = 0; l < _network.Layers.Count; l++) // indexed: a foreach over the interface would allocate an enumerator
-        {
-            DenseLayer layer = _network.Layers[l];
-            _kernels.SgdUpdate(parameters.Slice(layer.WeightOffset, layer.WeightCount), gradients.Slice(layer.WeightOffset, layer.WeightCount), _options.LearningRate, _options.L2);
-            _kernels.SgdUpdate(layer.Bias(parameters), layer.Bias(gradients), _options.LearningRate, 0f);
-        }
+        _optimizer.Apply(_kernels, _network, _workspace.Gradients, _learningRate, _options.L2);
         return loss;
     }
 

@@ -1,22 +1,42 @@
 namespace Engine.Training;
 
-/// <summary>Mini-batch SGD settings. The update is W −= lr·(mean ∂CE/∂W + l2·W), b −= lr·mean ∂CE/∂b.</summary>
+/// <summary>Mini-batch training settings. With the default optimizer (plain SGD) the update is
+/// W −= lr·(mean ∂CE/∂W + l2·W), b −= lr·mean ∂CE/∂b; <see cref="Optimizer"/>, <see cref="Schedule"/> and
+/// <see cref="EarlyStoppingPatience"/> choose momentum or Adam, a per-epoch learning-rate schedule and early stopping.</summary>
 /// <param name="Epochs">Passes over the training set (≥ 1).</param>
 /// <param name="BatchSize">Examples per step (≥ 1); the last batch of an epoch may be smaller.</param>
 /// <param name="LearningRate">The step size lr (positive, finite).</param>
-/// <param name="L2">The weight-decay factor l2 on weights, not biases (finite, ≥ 0).</param>
+/// <param name="L2">The weight-decay factor l2 on weights, not biases (finite, ≥ 0): added to the gradient as l2·W, except
+/// with AdamW, where it is the decoupled decay W −= lr·l2·W.</param>
 /// <param name="Seed">Seed of the shuffling order (weight initialization is seeded separately).</param>
 /// <param name="Shuffle">Visit examples in a fresh random order each epoch; otherwise in file order.</param>
 public sealed record TrainingOptions(int Epochs, int BatchSize, float LearningRate, float L2, ulong Seed, bool Shuffle)
 {
+    /// <summary>The update rule and its hyperparameters (default: plain SGD).</summary>
+    public Optimizer Optimizer { get; init; } = Optimizer.Sgd;
+
+    /// <summary>The learning rate per epoch, from <see cref="LearningRate"/> (default: constant).</summary>
+    public LearningRateSchedule Schedule { get; init; } = LearningRateSchedule.Constant;
+
+    /// <summary>
+    /// Stop when the evaluation loss has not improved for this many epochs, and end with the weights of the epoch with
+    /// the lowest evaluation loss (the first, on ties); 0 turns early stopping off. Needs an evaluation set.
+    /// </summary>
+    public int EarlyStoppingPatience { get; init; }
+
     /// <summary>Checks the ranges above.</summary>
     /// <exception cref="EngineException">A setting is out of range; the message names its command-line option.</exception>
     public void Validate()
     {
+        if (Optimizer is null) throw new EngineException("no optimizer given");
+        if (Schedule is null) throw new EngineException("no learning-rate schedule given");
+        if (EarlyStoppingPatience < 0) throw new EngineException($"--early-stopping must be 0 (off) or a number of epochs, got {EarlyStoppingPatience}");
         if (Epochs < 1) throw new EngineException($"--epochs must be at least 1, got {Epochs}");
         if (BatchSize < 1) throw new EngineException($"--batch must be at least 1, got {BatchSize}");
         if (!(LearningRate > 0) || !float.IsFinite(LearningRate)) throw new EngineException($"--lr must be a positive finite number, got {LearningRate}");
         if (!(L2 >= 0) || !float.IsFinite(L2)) throw new EngineException($"--l2 must be a finite number ≥ 0, got {L2}");
+        Optimizer.Validate();
+        Schedule.Validate(LearningRate);
     }
 }
 

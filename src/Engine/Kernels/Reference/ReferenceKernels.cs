@@ -141,4 +141,31 @@ internal sealed class ReferenceKernels : IKernels
         for (int i = 0; i < weights.Length; i++)
             weights[i] = MathF.FusedMultiplyAdd(-learningRate, MathF.FusedMultiplyAdd(l2, weights[i], gradient[i]), weights[i]);
     }
+
+    public void MomentumUpdate(Span<float> weights, ReadOnlySpan<float> gradient, Span<float> velocity, float learningRate, float l2, float momentum, bool nesterov)
+    {
+        Shape.Require(weights.Length == gradient.Length && weights.Length == velocity.Length, "weights, gradient and velocity lengths differ");
+        for (int i = 0; i < weights.Length; i++)
+        {
+            float d = MathF.FusedMultiplyAdd(l2, weights[i], gradient[i]);
+            float v = velocity[i] = MathF.FusedMultiplyAdd(momentum, velocity[i], d);
+            float u = nesterov ? MathF.FusedMultiplyAdd(momentum, v, d) : v;
+            weights[i] = MathF.FusedMultiplyAdd(-learningRate, u, weights[i]);
+        }
+    }
+
+    public void AdamUpdate(Span<float> weights, ReadOnlySpan<float> gradient, Span<float> firstMoment, Span<float> secondMoment, in AdamStep step)
+    {
+        Shape.Require(weights.Length == gradient.Length && weights.Length == firstMoment.Length && weights.Length == secondMoment.Length,
+                      "weights, gradient and moment lengths differ");
+        for (int i = 0; i < weights.Length; i++)
+        {
+            float w = weights[i] * step.Decay;
+            float d = MathF.FusedMultiplyAdd(step.L2, w, gradient[i]);
+            float m = firstMoment[i] = MathF.FusedMultiplyAdd(step.OneMinusBeta1, d - firstMoment[i], firstMoment[i]);
+            float v = secondMoment[i] = MathF.FusedMultiplyAdd(step.OneMinusBeta2 * d, d, step.Beta2 * secondMoment[i]);
+            float denominator = MathF.Sqrt(v) / step.SqrtBiasCorrection2 + step.Epsilon;
+            weights[i] = MathF.FusedMultiplyAdd(-step.StepSize, m / denominator, w);
+        }
+    }
 }

@@ -26,6 +26,10 @@ internal interface IElementWise
     void Scale(ReadOnlySpan<float> p, float scale, Span<float> d);
     /// <summary>w = fma(−lr, fma(l2, w, g), w).</summary>
     void Sgd(Span<float> w, ReadOnlySpan<float> g, float learningRate, float l2);
+    /// <summary>The momentum update of <see cref="IKernels.MomentumUpdate"/>.</summary>
+    void Momentum(Span<float> w, ReadOnlySpan<float> g, Span<float> velocity, float learningRate, float l2, float momentum, bool nesterov);
+    /// <summary>The Adam/AdamW update of <see cref="IKernels.AdamUpdate"/>.</summary>
+    void Adam(Span<float> w, ReadOnlySpan<float> g, Span<float> m, Span<float> v, in AdamStep step);
     /// <summary>x = exp(x) (for tests of the vector exp).</summary>
     void Exp(Span<float> x);
 }
@@ -163,6 +167,60 @@ internal sealed unsafe class ElementWise<TVec> : IElementWise where TVec : struc
             for (; j < n; j++) w[j] = MathF.FusedMultiplyAdd(-learningRate, MathF.FusedMultiplyAdd(l2, w[j], g[j]), w[j]);
         }
     }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public void Momentum(Span<float> weights, ReadOnlySpan<float> gradient, Span<float> velocity, float learningRate, float l2, float momentum, bool nesterov)
+    {
+        fixed (float* w = weights, g = gradient, u = velocity)
+        {
+            int n = weights.Length, j = 0;
+            var minusLr = TVec.Broadcast(-learningRate);
+            var lambda = TVec.Broadcast(l2);
+            var mu = TVec.Broadcast(momentum);
+            for (; j + W <= n; j += W)
+            {
+                var wj = TVec.Load(w + j);
+                var d = TVec.Fma(lambda, wj, TVec.Load(g + j));
+                var v = TVec.Fma(mu, TVec.Load(u + j), d);
+                TVec.Store(v, u + j);
+                TVec.Store(TVec.Fma(minusLr, nesterov ? TVec.Fma(mu, v, d) : v, wj), w + j);
+            }
+            ScalarTwin.MomentumUpdate(new Span<float>(w + j, n - j), new ReadOnlySpan<float>(g + j, n - j), new Span<float>(u + j, n - j), learningRate, l2, momentum, nesterov);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public void Adam(Span<float> weights, ReadOnlySpan<float> gradient, Span<float> firstMoment, Span<float> secondMoment, in AdamStep step)
+    {
+        fixed (float* w = weights, g = gradient, m = firstMoment, v = secondMoment)
+        {
+            int n = weights.Length, j = 0;
+            var decay = TVec.Broadcast(step.Decay);
+            var lambda = TVec.Broadcast(step.L2);
+            var c1 = TVec.Broadcast(step.OneMinusBeta1);
+            var b2 = TVec.Broadcast(step.Beta2);
+            var c2 = TVec.Broadcast(step.OneMinusBeta2);
+            var root = TVec.Broadcast(step.SqrtBiasCorrection2);
+            var eps = TVec.Broadcast(step.Epsilon);
+            var minusStep = TVec.Broadcast(-step.StepSize);
+            for (; j + W <= n; j += W)
+            {
+                var wj = TVec.Multiply(TVec.Load(w + j), decay);
+                var d = TVec.Fma(lambda, wj, TVec.Load(g + j));
+                var mj = TVec.Load(m + j);
+                mj = TVec.Fma(c1, TVec.Subtract(d, mj), mj);
+                var vj = TVec.Fma(TVec.Multiply(c2, d), d, TVec.Multiply(b2, TVec.Load(v + j)));
+                TVec.Store(mj, m + j);
+                TVec.Store(vj, v + j);
+                var denominator = TVec.Add(TVec.Divide(TVec.Sqrt(vj), root), eps);
+                TVec.Store(TVec.Fma(minusStep, TVec.Divide(mj, denominator), wj), w + j);
+            }
+            ScalarTwin.AdamUpdate(new Span<float>(w + j, n - j), new ReadOnlySpan<float>(g + j, n - j), new Span<float>(m + j, n - j), new Span<float>(v + j, n - j), step);
+        }
+    }
+
+    /// <summary>The reference backend, for the tails: the scalar twin itself rather than a copy of it.</summary>
+    static readonly ReferenceKernels ScalarTwin = new();
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Exp(Span<float> values)

@@ -28,10 +28,10 @@ internal sealed class SimdKernels : IKernels
         _gemm = new PackedGemm(isa, _pool);
         _ew = IElementWise.For(isa);
         _rows = new RowActivation(_ew);
-        _sgd = new SgdSlices(_ew);
+        _update = new UpdateSlices(_ew);
     }
 
-    readonly SgdSlices _sgd;
+    readonly UpdateSlices _update;
 
     readonly WorkerPool _pool;
     readonly RowActivation _rows;
@@ -153,36 +153,53 @@ internal sealed class SimdKernels : IKernels
         for (int i = 0; i < m.Rows; i++) _ew.AddInPlace(sums, m.Row(i));
     }
 
-    public unsafe void SgdUpdate(Span<float> weights, ReadOnlySpan<float> gradient, float learningRate, float l2)
+    public void SgdUpdate(Span<float> weights, ReadOnlySpan<float> gradient, float learningRate, float l2)
     {
         Shape.Require(weights.Length == gradient.Length, "weights and gradient lengths differ");
-        if (_pool.Threads == 1 || weights.Length < MinParallelActivation)
+        RunUpdate(new UpdateSlices.Rule(UpdateSlices.Kind.Sgd, learningRate, l2, 0, false, default), weights, gradient, default, default);
+    }
+
+    public void MomentumUpdate(Span<float> weights, ReadOnlySpan<float> gradient, Span<float> velocity, float learningRate, float l2, float momentum, bool nesterov)
+    {
+        Shape.Require(weights.Length == gradient.Length && weights.Length == velocity.Length, "weights, gradient and velocity lengths differ");
+        RunUpdate(new UpdateSlices.Rule(UpdateSlices.Kind.Momentum, learningRate, l2, momentum, nesterov, default), weights, gradient, velocity, default);
+    }
+
+    public void AdamUpdate(Span<float> weights, ReadOnlySpan<float> gradient, Span<float> firstMoment, Span<float> secondMoment, in AdamStep step)
+    {
+        Shape.Require(weights.Length == gradient.Length && weights.Length == firstMoment.Length && weights.Length == secondMoment.Length,
+                      "weights, gradient and moment lengths differ");
+        RunUpdate(new UpdateSlices.Rule(UpdateSlices.Kind.Adam, 0, 0, 0, false, step), weights, gradient, firstMoment, secondMoment);
+    }
+
+    unsafe void RunUpdate(in UpdateSlices.Rule rule, Span<float> weights, ReadOnlySpan<float> gradient, Span<float> first, Span<float> second)
+    {
+        fixed (float* w = weights, g = gradient, s1 = first, s2 = second)
         {
-            _ew.Sgd(weights, gradient, learningRate, l2);
-            return;
-        }
-        // Element-wise, so any split gives the same bits; each thread updates the part of W whose gradient rows
-        // it most likely computed (the weight-gradient GEMM splits the same way), which keeps them in its cache.
-        fixed (float* w = weights, g = gradient)
-        {
-            _sgd.Set(w, g, weights.Length, learningRate, l2);
-            _pool.Run(_sgd, _pool.Threads);
-            _sgd.Set(null, null, 0, 0, 0);
+            _update.Set(rule, w, g, s1, s2, weights.Length);
+            // Element-wise, so any split gives the same bits; each thread updates the part of W whose gradient rows
+            // it most likely computed (the weight-gradient GEMM splits the same way), which keeps them in its cache.
+            if (_pool.Threads == 1 || weights.Length < MinParallelActivation) _update.Execute(0, 1);
+            else _pool.Run(_update, _pool.Threads);
+            _update.Set(default, null, null, null, null, 0);
         }
     }
 
-    /// <summary>The SGD update of a slice, as a part of a parallel run.</summary>
-    sealed unsafe class SgdSlices(IElementWise ew) : IParallelWork
+    /// <summary>An optimizer update of a slice of a tensor (and its state), as a part of a parallel run.</summary>
+    sealed unsafe class UpdateSlices(IElementWise ew) : IParallelWork
     {
-        float* _w, _g;
-        int _length;
-        float _learningRate, _l2;
+        public enum Kind { Sgd, Momentum, Adam }
+        public readonly record struct Rule(Kind Kind, float LearningRate, float L2, float Momentum, bool Nesterov, AdamStep Adam);
 
-        public void Set(float* w, float* g, int length, float learningRate, float l2)
+        Rule _rule;
+        float* _w, _g, _s1, _s2;
+        int _length;
+
+        public void Set(in Rule rule, float* w, float* g, float* s1, float* s2, int length)
         {
-            _w = w;
-            _g = g;
-            (_length, _learningRate, _l2) = (length, learningRate, l2);
+            _rule = rule;
+            _w = w; _g = g; _s1 = s1; _s2 = s2;
+            _length = length;
         }
 
         public void Execute(int part, int parts)
@@ -190,7 +207,14 @@ internal sealed class SimdKernels : IKernels
             // Slice boundaries on multiples of 64 floats (whole cache lines, whole vectors).
             long blocks = (_length + 63) / 64;
             int start = (int)Math.Min(_length, blocks * part / parts * 64), end = (int)Math.Min(_length, blocks * (part + 1) / parts * 64);
-            ew.Sgd(new Span<float>(_w + start, end - start), new ReadOnlySpan<float>(_g + start, end - start), _learningRate, _l2);
+            var w = new Span<float>(_w + start, end - start);
+            var g = new ReadOnlySpan<float>(_g + start, end - start);
+            switch (_rule.Kind)
+            {
+                case Kind.Sgd: ew.Sgd(w, g, _rule.LearningRate, _rule.L2); break;
+                case Kind.Momentum: ew.Momentum(w, g, new Span<float>(_s1 + start, end - start), _rule.LearningRate, _rule.L2, _rule.Momentum, _rule.Nesterov); break;
+                default: ew.Adam(w, g, new Span<float>(_s1 + start, end - start), new Span<float>(_s2 + start, end - start), _rule.Adam); break;
+            }
         }
     }
 

@@ -25,6 +25,7 @@ internal unsafe interface IVec<TSelf> where TSelf : struct, IVec<TSelf>
     static abstract TSelf Subtract(TSelf a, TSelf b);
     static abstract TSelf Multiply(TSelf a, TSelf b);
     static abstract TSelf Divide(TSelf a, TSelf b);
+    static abstract TSelf Sqrt(TSelf x);
     /// <summary>Per lane MathF.Max semantics (NaN propagates, +0 above −0).</summary>
     static abstract TSelf Max(TSelf a, TSelf b);
     /// <summary>Per lane: condition &gt; 0 ? value : +0.</summary>
@@ -49,6 +50,7 @@ internal unsafe struct V512 : IVec<V512>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static V512 Subtract(V512 a, V512 b) => new() { _v = a._v - b._v };
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static V512 Multiply(V512 a, V512 b) => new() { _v = a._v * b._v };
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static V512 Divide(V512 a, V512 b) => new() { _v = a._v / b._v };
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static V512 Sqrt(V512 x) => new() { _v = Vector512.Sqrt(x._v) };
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static V512 Max(V512 a, V512 b) => new() { _v = Vector512.Max(a._v, b._v) };
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static V512 WherePositive(V512 condition, V512 value) => new() { _v = Vector512.ConditionalSelect(Vector512.GreaterThan(condition._v, Vector512<float>.Zero), value._v, Vector512<float>.Zero) };
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static V512 Exp(V512 x) => new() { _v = VectorMath.Exp(x._v) };
@@ -70,6 +72,7 @@ internal unsafe struct V256 : IVec<V256>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static V256 Subtract(V256 a, V256 b) => new() { _v = a._v - b._v };
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static V256 Multiply(V256 a, V256 b) => new() { _v = a._v * b._v };
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static V256 Divide(V256 a, V256 b) => new() { _v = a._v / b._v };
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static V256 Sqrt(V256 x) => new() { _v = Vector256.Sqrt(x._v) };
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static V256 Max(V256 a, V256 b) => new() { _v = Vector256.Max(a._v, b._v) };
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static V256 WherePositive(V256 condition, V256 value) => new() { _v = Vector256.ConditionalSelect(Vector256.GreaterThan(condition._v, Vector256<float>.Zero), value._v, Vector256<float>.Zero) };
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static V256 Exp(V256 x) => new() { _v = VectorMath.Exp(x._v) };
@@ -92,6 +95,7 @@ internal unsafe struct VPortable : IVec<VPortable>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static VPortable Subtract(VPortable a, VPortable b) => new() { _v = a._v - b._v };
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static VPortable Multiply(VPortable a, VPortable b) => new() { _v = a._v * b._v };
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static VPortable Divide(VPortable a, VPortable b) => new() { _v = a._v / b._v };
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static VPortable Sqrt(VPortable x) => new() { _v = Vector.SquareRoot(x._v) };
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static VPortable Max(VPortable a, VPortable b) => new() { _v = Vector.Max(a._v, b._v) };
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static VPortable WherePositive(VPortable condition, VPortable value) => new() { _v = Vector.ConditionalSelect(Vector.GreaterThan(condition._v, Vector<float>.Zero), value._v, Vector<float>.Zero) };
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static VPortable Exp(VPortable x) => new() { _v = Transcendental(x._v, 0) };
@@ -134,6 +138,7 @@ internal unsafe struct VScalar : IVec<VScalar>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static VScalar Subtract(VScalar a, VScalar b) => new() { _v = a._v - b._v };
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static VScalar Multiply(VScalar a, VScalar b) => new() { _v = a._v * b._v };
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static VScalar Divide(VScalar a, VScalar b) => new() { _v = a._v / b._v };
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static VScalar Sqrt(VScalar x) => new() { _v = MathF.Sqrt(x._v) };
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static VScalar Max(VScalar a, VScalar b) => new() { _v = MathF.Max(a._v, b._v) };
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static VScalar WherePositive(VScalar condition, VScalar value) => new() { _v = condition._v > 0f ? value._v : 0f };
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static VScalar Exp(VScalar x) => new() { _v = ScalarMath.Exp(x._v) };
