@@ -199,6 +199,16 @@ public sealed class CliTests : IDisposable
     [InlineData("--scale", "-16", "--scale")]
     [InlineData("--epochs", "many", "many")]
     [InlineData("--frobnicate", "1", "--frobnicate")]
+    [InlineData("--optimizer", "rmsprop", "rmsprop")]
+    [InlineData("--optimizer", "1", "--optimizer")]
+    [InlineData("--momentum", "1", "--momentum")]
+    [InlineData("--beta2", "-0.1", "--beta2")]
+    [InlineData("--eps", "0", "--eps")]
+    [InlineData("--schedule", "linear", "linear")]
+    [InlineData("--lr-step", "0", "--lr-step")]
+    [InlineData("--lr-gamma", "1.5", "--lr-gamma")]
+    [InlineData("--lr-min", "5", "--lr-min")]
+    [InlineData("--early-stopping", "-1", "--early-stopping")]
     public void Out_of_range_train_options_are_reported_before_any_work(string option, string value, string mention)
     {
         string data = DataCsv();
@@ -220,6 +230,23 @@ public sealed class CliTests : IDisposable
     {
         var run = EngineProcess.Run(command, "--model", _dir.File("whatever.model"), "--data", DataCsv(), option, value);
         AssertFailsCleanly(run, Usage, mention);
+    }
+
+    [Fact]
+    public void Adam_with_early_stopping_and_a_schedule_trains_and_says_what_it_kept()
+    {
+        string data = DataCsv();
+        var run = EngineProcess.Run("train", "--data", data, "--test", data, "--hidden", "8", "--epochs", "12", "--optimizer", "adamw",
+                                    "--schedule", "cosine", "--early-stopping", "2", "--metrics-json", _dir.File("m.json"));
+        Assert.True(run.ExitCode == 0, run.Stderr + run.Stdout);
+        Assert.Contains("adamw (β1 0.9, β2 0.999, ε 1E-08): 12 epochs", run.Stdout);
+        Assert.Contains("lr 0.001 cosine", run.Stdout); // adam's default rate
+        Assert.Contains("validation examples for early stopping", run.Stdout);
+        Assert.Matches(@"early stopping: .*kept the weights of epoch \d+ \(validation loss", run.Stdout);
+        using var json = JsonDocument.Parse(File.ReadAllText(_dir.File("m.json")));
+        float[] rates = json.RootElement.GetProperty("epochs").EnumerateArray().Select(e => e.GetProperty("learningRate").GetSingle()).ToArray();
+        Assert.Equal(0.001f, rates[0]);
+        Assert.True(rates.Zip(rates.Skip(1)).All(p => p.Second < p.First), $"cosine rates must fall: {string.Join(", ", rates)}");
     }
 
     [Fact]

@@ -272,4 +272,63 @@ public class SimdKernelEqualityTests
             }
         Report(failures, "SgdUpdate", isa, threads);
     }
+
+    [Theory]
+    [MemberData(nameof(IsaThreads))]
+    public void MomentumUpdate_plain_and_nesterov_equals_the_reference(InstructionSet isa, int threads)
+    {
+        using var simd = new SimdKernels(isa, threads);
+        var failures = new List<string>();
+        var rng = new SplitMix64(708);
+        var lengths = Enumerable.Range(0, 257).Concat([1000, 4099, 784 * 32 + 5, 784 * 128]);
+        foreach (int length in lengths)
+            foreach (bool nesterov in new[] { false, true })
+            {
+                float l2 = rng.NextInt(2) == 0 ? 0f : 1e-3f, mu = rng.NextInt(2) == 0 ? 0.9f : 0.5f;
+                string context = $"{isa.Name()} threads {threads} length {length} nesterov {nesterov} l2 {l2:R} μ {mu:R}";
+                var weights = Matrix(ref rng, 1, length, length, Edges, 8);
+                var gradient = Matrix(ref rng, 1, length, length, Edges, 8);
+                var velocity = Matrix(ref rng, 1, length, length, Edges, 8);
+                var gradientBefore = gradient.Clone();
+                var (expectedW, expectedV) = (weights.Clone(), velocity.Clone());
+                R.MomentumUpdate(RowSpan(expectedW), RowSpan(gradient), RowSpan(expectedV), 0.05f, l2, mu, nesterov);
+                var (gotW, gotV) = (weights.Clone(), velocity.Clone());
+                simd.MomentumUpdate(RowSpan(gotW), RowSpan(gradient), RowSpan(gotV), 0.05f, l2, mu, nesterov);
+                Check(failures, context, "weights", gotW, expectedW);
+                Check(failures, context, "velocity", gotV, expectedV);
+                Check(failures, context, "gradient (input)", gradient, gradientBefore, anyNaN: false);
+            }
+        Report(failures, "MomentumUpdate", isa, threads);
+    }
+
+    [Theory]
+    [MemberData(nameof(IsaThreads))]
+    public void AdamUpdate_adam_and_adamw_equals_the_reference(InstructionSet isa, int threads)
+    {
+        using var simd = new SimdKernels(isa, threads);
+        var failures = new List<string>();
+        var rng = new SplitMix64(709);
+        var lengths = Enumerable.Range(0, 257).Concat([1000, 4099, 784 * 32 + 5, 784 * 128]);
+        foreach (int length in lengths)
+            foreach (bool decoupled in new[] { false, true })
+            {
+                long t = 1 + rng.NextInt(3000);
+                AdamStep step = AdamStep.For(0.001f, 0.9f, 0.999f, 1e-8f, rng.NextInt(2) == 0 ? 0f : 1e-2f, decoupled, t);
+                string context = $"{isa.Name()} threads {threads} length {length} {step}";
+                var weights = Matrix(ref rng, 1, length, length, Edges, 8);
+                var gradient = Matrix(ref rng, 1, length, length, Edges, 8);
+                var m = Matrix(ref rng, 1, length, length, Edges, 8);
+                var v = Matrix(ref rng, 1, length, length, Edges, 8);
+                var gradientBefore = gradient.Clone();
+                var (expectedW, expectedM, expectedV) = (weights.Clone(), m.Clone(), v.Clone());
+                R.AdamUpdate(RowSpan(expectedW), RowSpan(gradient), RowSpan(expectedM), RowSpan(expectedV), step);
+                var (gotW, gotM, gotV) = (weights.Clone(), m.Clone(), v.Clone());
+                simd.AdamUpdate(RowSpan(gotW), RowSpan(gradient), RowSpan(gotM), RowSpan(gotV), step);
+                Check(failures, context, "weights", gotW, expectedW);
+                Check(failures, context, "first moment", gotM, expectedM);
+                Check(failures, context, "second moment", gotV, expectedV);
+                Check(failures, context, "gradient (input)", gradient, gradientBefore, anyNaN: false);
+            }
+        Report(failures, "AdamUpdate", isa, threads);
+    }
 }

@@ -18,13 +18,20 @@ namespace Engine.Tests.Simd;
 /// </summary>
 public class SimdTrainingEqualityTests
 {
-    sealed record Config(string Name, int[] Hidden, Activation Activation, int Epochs, int Batch, float LearningRate, float L2, ulong Seed);
+    sealed record Config(string Name, int[] Hidden, Activation Activation, int Epochs, int Batch, float LearningRate, float L2, ulong Seed,
+                         Optimizer? Optimizer = null, LearningRateSchedule? Schedule = null);
 
     // 1024 training examples: batch 32 divides them, batch 48 leaves a last batch of 16.
     static readonly Config[] Configs =
     [
         new("784-32-10 tanh batch 32", [32], Activation.Tanh, Epochs: 3, Batch: 32, LearningRate: 0.1f, L2: 1e-4f, Seed: 7),
         new("784-64-32-10 relu batch 48", [64, 32], Activation.Relu, Epochs: 2, Batch: 48, LearningRate: 0.05f, L2: 5e-4f, Seed: 11),
+        new("784-40-10 tanh nesterov step schedule", [40], Activation.Tanh, Epochs: 3, Batch: 32, LearningRate: 0.02f, L2: 1e-4f, Seed: 3,
+            new Optimizer(OptimizerKind.Nesterov, Momentum: 0.9f), new LearningRateSchedule(ScheduleKind.Step, StepEpochs: 2, Gamma: 0.5f)),
+        new("784-48-24-10 relu adam cosine", [48, 24], Activation.Relu, Epochs: 3, Batch: 48, LearningRate: 0.002f, L2: 1e-4f, Seed: 5,
+            new Optimizer(OptimizerKind.Adam), new LearningRateSchedule(ScheduleKind.Cosine, MinLearningRate: 1e-4f)),
+        new("784-33-10 sigmoid adamw", [33], Activation.Sigmoid, Epochs: 2, Batch: 32, LearningRate: 0.003f, L2: 0.01f, Seed: 9,
+            new Optimizer(OptimizerKind.AdamW, Beta1: 0.8f, Beta2: 0.99f, Epsilon: 1e-6f)),
     ];
 
     const int TrainCount = 1024;
@@ -46,7 +53,11 @@ public class SimdTrainingEqualityTests
         var (train, test) = Data.Value;
         var net = new Network(784, config.Hidden, 10, config.Activation);
         net.InitializeWeights(config.Seed);
-        var options = new TrainingOptions(config.Epochs, config.Batch, config.LearningRate, config.L2, config.Seed, Shuffle: true);
+        var options = new TrainingOptions(config.Epochs, config.Batch, config.LearningRate, config.L2, config.Seed, Shuffle: true)
+        {
+            Optimizer = config.Optimizer ?? Optimizer.Sgd,
+            Schedule = config.Schedule ?? LearningRateSchedule.Constant,
+        };
         var reports = new Trainer(net, kernels, options).Train(train, test);
         return new RunResult(net, reports, Evaluator.Predict(net, kernels, test), Evaluator.Predict(net, kernels, test, batchSize: 37));
     }

@@ -21,7 +21,14 @@ public sealed class CheckpointTests : IDisposable
     static Classifier NewModel(string backend) =>
         Classifier.Create(784, [24], 10, Activation.Tanh, InputScaling.Divide(255f), seed: 7, new ComputeOptions(backend, backend == "simd" ? 2 : 1));
 
-    static TrainingOptions Options(int epochs) => new(epochs, 32, 0.1f, 1e-4f, 11, true);
+    static TrainingOptions Options(int epochs, string variant = "sgd") => variant switch
+    {
+        "adam early-stopping" => new(epochs, 32, 0.002f, 1e-4f, 11, true) { Optimizer = new(OptimizerKind.Adam), EarlyStoppingPatience = 5 },
+        "adamw step early-stopping" => new(epochs, 32, 0.003f, 1e-2f, 11, true)
+            { Optimizer = new(OptimizerKind.AdamW), Schedule = new(ScheduleKind.Step, StepEpochs: 1, Gamma: 0.5f), EarlyStoppingPatience = 1 },
+        "nesterov cosine" => new(epochs, 32, 0.02f, 1e-4f, 11, true) { Optimizer = new(OptimizerKind.Nesterov), Schedule = new(ScheduleKind.Cosine) },
+        _ => new(epochs, 32, 0.1f, 1e-4f, 11, true),
+    };
 
     static byte[] Weights(Classifier model, string path)
     {
@@ -30,13 +37,17 @@ public sealed class CheckpointTests : IDisposable
     }
 
     [Theory]
-    [InlineData("simd")]
-    [InlineData("reference")]
-    public void An_interrupted_run_resumed_from_its_checkpoint_ends_with_the_uninterrupted_weights(string backend)
+    [InlineData("simd", "sgd")]
+    [InlineData("reference", "sgd")]
+    [InlineData("simd", "adam early-stopping")]
+    [InlineData("reference", "adamw step early-stopping")]
+    [InlineData("simd", "nesterov cosine")]
+    public void An_interrupted_run_resumed_from_its_checkpoint_ends_with_the_uninterrupted_weights(string backend, string variant)
     {
         var (train, test) = Digits.Value;
+        TrainingOptions options = Options(3, variant);
         using var straight = NewModel(backend);
-        var straightReports = straight.Train(train, Options(3), test);
+        var straightReports = straight.Train(train, options, test);
 
         // Interrupt in the middle of epoch 2 (the token is cancelled in epoch 1's report), with step checkpoints too.
         string dir = _dir.File("ckpt");
@@ -44,7 +55,7 @@ public sealed class CheckpointTests : IDisposable
         using (var first = NewModel(backend))
         {
             var stop = Assert.Throws<TrainingInterruptedException>(() =>
-                first.Train(train, Options(3), test, r => { if (r.Epoch == 1) cts.Cancel(); }, new CheckpointOptions(dir, EverySteps: 10, Keep: 2), cts.Token));
+                first.Train(train, options, test, r => { if (r.Epoch == 1) cts.Cancel(); }, new CheckpointOptions(dir, EverySteps: 10, Keep: 2), cts.Token));
             Assert.Equal(2, stop.Epoch);
             Assert.Equal(1, stop.Step);
             Assert.True(File.Exists(stop.CheckpointPath), stop.Message);
@@ -52,7 +63,7 @@ public sealed class CheckpointTests : IDisposable
         Assert.Equal(2, Directory.GetFiles(dir, "*.ckpt").Length); // Keep: 2
 
         using var resumed = NewModel(backend);
-        var reports = resumed.Train(train, Options(3), test, checkpoints: new CheckpointOptions(dir, Resume: true));
+        var reports = resumed.Train(train, options, test, checkpoints: new CheckpointOptions(dir, Resume: true));
         Assert.Equal(Weights(straight, _dir.File("a.npz")), Weights(resumed, _dir.File("b.npz")));
         Assert.Equal(straightReports.Select(r => (r.Epoch, r.TrainLoss, r.TrainAccuracy, r.TestAccuracy, r.TestLoss, r.LearningRate)),
                      reports.Select(r => (r.Epoch, r.TrainLoss, r.TrainAccuracy, r.TestAccuracy, r.TestLoss, r.LearningRate)));
