@@ -11,7 +11,8 @@ namespace Engine.Cli.Imaging;
 /// (which takes out a paper's grey and a pencil's faintness). A picture whose ink differs from its background by
 /// less than <see cref="MinContrast"/> grey levels is blank: "no ink found".</item>
 /// <item><see cref="InkBounds"/>: the bounding box of the pixels above <see cref="InkThreshold"/> of the ink range
-/// (25.5 of 255), so faint compression noise around the strokes does not widen it.</item>
+/// (25.5 of 255), so faint compression noise around the strokes does not widen it. Fainter pixels outside the
+/// box are dropped (in MNIST's own digits the box's longer side is 20 pixels at this threshold as at 0).</item>
 /// <item><see cref="FitBox"/>: scaled by one factor on both axes so the longer side is 20 pixels, by area
 /// averaging: each output pixel is the mean of the source area it covers, partial pixels weighted by overlap
 /// (exact for downscaling; for pictures smaller than 20 pixels it is nearest-neighbour with blended edges).</item>

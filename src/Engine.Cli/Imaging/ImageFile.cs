@@ -33,7 +33,9 @@ static class ImageFile
         {
             using var codec = SKCodec.Create(new MemoryStream(bytes, writable: false), out SKCodecResult created);
             if (codec is null)
-                throw new EngineException($"{path}: not an image this program can read ({Describe(created)}; it reads PNG, JPEG, GIF, BMP, WebP, ICO and PGM)");
+                throw new EngineException(created == SKCodecResult.IncompleteInput
+                    ? $"{path}: truncated image (the file ends inside its header)"
+                    : $"{path}: not an image in a format this program reads (PNG, JPEG, GIF, BMP, WebP, ICO, WBMP, PGM)");
             int width = codec.Info.Width, height = codec.Info.Height;
             if (width < 1 || height < 1 || (long)width * height > GreyImage.MaxPixels)
                 throw new EngineException($"{path}: image size {width}×{height} is out of range (at most {GreyImage.MaxPixels:N0} pixels)");
@@ -55,7 +57,6 @@ static class ImageFile
         SKCodecResult.IncompleteInput => "the file is truncated",
         SKCodecResult.ErrorInInput => "the data is corrupt",
         SKCodecResult.Unimplemented => "an unsupported variant of the format",
-        SKCodecResult.InvalidInput or SKCodecResult.CouldNotRewind => "the format is not recognised",
         _ => result.ToString(),
     };
 
