@@ -36,6 +36,7 @@ public sealed class PredictImageTests(ITestOutputHelper output) : IDisposable
         {
             "png" => _dir.Write($"digit{i}.png", ImageFiles.Png(picture, tint: i % 2 == 1)),
             "jpeg" => _dir.Write($"digit{i}.jpg", ImageFiles.Jpeg(picture, quality: 90)),
+            "webp" => _dir.Write($"digit{i}.webp", ImageFiles.Webp(picture, quality: 90)),
             "p2" => _dir.Write($"digit{i}.pgm", ImageFiles.PgmAscii(picture)),
             "p5" => _dir.Write($"digit{i}.pgm", ImageFiles.PgmBinary(picture, maxval: 65535)),
             _ => throw new ArgumentException(format),
@@ -47,6 +48,7 @@ public sealed class PredictImageTests(ITestOutputHelper output) : IDisposable
     [InlineData("p2", 12)]
     [InlineData("p5", 12)]
     [InlineData("jpeg", 11)]
+    [InlineData("webp", 11)]
     public void Json_for_several_pictures_matches_the_models_class_for_the_original_digits(string format, int leastAgreeing)
     {
         string[] files = WritePictures(format);
@@ -200,11 +202,13 @@ public sealed class PredictImageTests(ITestOutputHelper output) : IDisposable
     [InlineData("--data", "DATA", "exclude each other")]
     [InlineData("--out", "OUT.csv", "--out")]
     [InlineData("--save-preprocessed", "seen.bmp", "--save-preprocessed writes .pgm or .png")]
+    [InlineData("--image", "second.pgm", "--save-preprocessed takes one --image")]
     public void Options_that_do_not_go_with_image_are_usage_errors(string option, string value, string message)
     {
         string file = WritePictures("p5")[0];
         string argument = value switch { "DATA" => DataSource.BundledDirectory(), _ => _dir.File(value) };
-        var run = EngineProcess.Run("predict", "--model", ModelPath, "--image", file, option, argument);
+        string[] extra = option == "--image" ? ["--save-preprocessed", _dir.File("seen.pgm")] : [];
+        var run = EngineProcess.Run(["predict", "--model", ModelPath, "--image", file, option, argument, .. extra]);
         CliTests.AssertFailsCleanly(run, Usage, message);
         Assert.Equal("", run.Stdout);
     }

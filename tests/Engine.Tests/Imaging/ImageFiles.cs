@@ -12,6 +12,8 @@ internal static class ImageFiles
 
     public static byte[] Jpeg(GreyImage image, int quality) => Encode(image, SKEncodedImageFormat.Jpeg, quality, tint: false);
 
+    public static byte[] Webp(GreyImage image, int quality) => Encode(image, SKEncodedImageFormat.Webp, quality, tint: false);
+
     static byte[] Encode(GreyImage image, SKEncodedImageFormat format, int quality, bool tint)
     {
         using var bitmap = new SKBitmap(new SKImageInfo(image.Width, image.Height, SKColorType.Rgba8888, SKAlphaType.Opaque));
