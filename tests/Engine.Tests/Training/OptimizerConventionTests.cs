@@ -231,6 +231,27 @@ public class OptimizerConventionTests
         Assert.True(kept == reports[best].TestLoss, $"the network holds weights with validation loss {kept:R}, the best epoch had {reports[best].TestLoss:R}");
     }
 
+    [Theory]
+    [InlineData(OptimizerKind.Momentum)]
+    [InlineData(OptimizerKind.Nesterov)]
+    [InlineData(OptimizerKind.Adam)]
+    [InlineData(OptimizerKind.AdamW)]
+    public void A_training_step_with_any_optimizer_allocates_nothing(OptimizerKind kind)
+    {
+        var net = new Network(784, [64], 10, Activation.Tanh);
+        net.InitializeWeights(3);
+        using var simd = new SimdKernels(InstructionSets.Best, 2);
+        var trainer = new Trainer(net, simd, new TrainingOptions(1, 32, 0.001f, 1e-4f, 0, false) { Optimizer = new Optimizer(kind) });
+        var x = new float[32 * 784];
+        for (int i = 0; i < x.Length; i++) x[i] = (i * 7919 % 255) / 255f;
+        int[] y = Enumerable.Range(0, 32).Select(i => i % 10).ToArray();
+        var view = new Engine.Numerics.ReadOnlyMatrixView(x, 32, 784);
+        trainer.Step(view, y);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 5; i++) trainer.Step(view, y);
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+
     [Fact]
     public void Early_stopping_without_an_evaluation_set_is_refused()
     {
