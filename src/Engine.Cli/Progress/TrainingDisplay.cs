@@ -99,7 +99,7 @@ static class TrainingDisplay
                     var line = new StringWriter(Inv);
                     Reports.PrintEpoch(line, r, epochs, trainingExamples);
                     // Written through the live display, so the line lands above the bar, not through it.
-                    console.Write(new Text(line.ToString()));
+                    console.WriteLine(line.ToString().TrimEnd('\r', '\n'));
                 }
                 result = train(OnEpoch, OnProgress);
             });
