@@ -127,7 +127,7 @@ static class HtmlReport
             else
                 sb.Append($"<p id=\"no-gallery\">No image gallery: the inputs have {data.Width} features, which is not a square image; " +
                           "the table lists the wrong predictions made with the highest confidence.</p>\n");
-            sb.Append("<table id=\"misclassified\">\n<tr><th>example</th><th>true class</th><th>predicted</th><th>confidence</th><th>p(true class)</th></tr>\n");
+            sb.Append("<table id=\"misclassified\">\n<tr><th>example (row of the evaluation set)</th><th>true class</th><th>predicted</th><th>confidence</th><th>p(true class)</th></tr>\n");
             foreach (var m in wrong)
                 sb.Append($"<tr><td>{m.Index}</td><td>{m.Label}</td><td>{m.Predicted}</td><td>{Pct(m.Confidence)}</td><td>{Pct(m.LabelProbability)}</td></tr>\n");
             sb.Append("</table>\n");

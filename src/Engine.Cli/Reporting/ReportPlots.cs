@@ -43,12 +43,23 @@ static class ReportPlots
 
     static byte[] Png(Plot plot, int width, int height) => plot.GetImageBytes(width, height, ImageFormat.Png);
 
-    /// <summary>Integer ticks 1..n (at most about 12 of them) for an epoch axis.</summary>
+    /// <summary>Integer epoch ticks: every epoch up to 12, else 1 and the multiples of a round step (2, 5, 10, 20, 50, …).</summary>
     static void EpochTicks(Plot plot, int epochs)
     {
-        int step = Math.Max(1, (int)Math.Ceiling(epochs / 12.0));
         var positions = new List<double>();
-        for (int e = 1; e <= epochs; e += step) positions.Add(e);
+        if (epochs <= 12) for (int e = 1; e <= epochs; e++) positions.Add(e);
+        else
+        {
+            int step = 2;
+            for (int scale = 1; ; scale *= 10)
+            {
+                if (epochs / (2 * scale) <= 10) { step = 2 * scale; break; }
+                if (epochs / (5 * scale) <= 10) { step = 5 * scale; break; }
+                if (epochs / (10 * scale) <= 10) { step = 10 * scale; break; }
+            }
+            positions.Add(1);
+            for (int e = step; e <= epochs; e += step) positions.Add(e);
+        }
         plot.Axes.Bottom.SetTicks(positions.ToArray(), positions.Select(p => p.ToString(Inv)).ToArray());
         plot.Axes.SetLimitsX(0.5, epochs + 0.5);
     }
