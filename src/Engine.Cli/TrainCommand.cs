@@ -1,6 +1,8 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Runtime.InteropServices;
+using Engine.Cli.Progress;
+using Engine.Cli.Reporting;
 using Engine.Data;
 using Engine.Evaluation;
 using Engine.Kernels;
@@ -58,13 +60,15 @@ static class TrainCommand
         var checkpointDir = new Option<string?>("--checkpoint-dir") { Description = "Save model, settings and position here at the end of every epoch (SIGINT/SIGTERM also save, then exit 130)" };
         var checkpointEvery = new Option<int>("--checkpoint-every") { Description = "Also checkpoint every this many steps within an epoch (0: epoch ends only)", DefaultValueFactory = _ => 0 };
         var keepCheckpoints = new Option<int>("--keep-checkpoints") { Description = "How many of the newest checkpoints to keep", DefaultValueFactory = _ => 3 };
+        var quiet = new Option<bool>("--quiet") { Description = "No per-epoch lines and no progress bar (the final report still prints)" };
+        var report = new Option<string?>("--report") { Description = "Write report.html with plots (loss, accuracy, confusion matrix, per-class bars, misclassified examples) into this directory" };
         var resume = new Option<bool>("--resume") { Description = "Continue from the newest checkpoint in --checkpoint-dir up to --epochs (same data and settings); the result is bit-identical to an uninterrupted run" };
 
         var command = new Command("train", "Train a network and report accuracy, per-class sensitivity/specificity and the confusion matrix")
         {
             data, test, hidden, activation, epochs, batch, lr, l2, optimizer, momentum, beta1, beta2, eps, schedule, lrStep, lrGamma, lrMin, earlyStopping,
             seed, backend, threads, isa, shuffle, validationSplit,
-            scale, standardize, output, metricsJson, init, exportNpz, checkpointDir, checkpointEvery, keepCheckpoints, resume,
+            scale, standardize, output, metricsJson, init, exportNpz, checkpointDir, checkpointEvery, keepCheckpoints, resume, quiet, report,
         };
         command.SetAction(p =>
         {
@@ -93,6 +97,8 @@ static class TrainCommand
             string? outPath = p.GetValue(output), metricsPath = p.GetValue(metricsJson), npzPath = p.GetValue(exportNpz), initPath = p.GetValue(init);
             foreach (var (path, name) in new[] { (outPath, "--out"), (metricsPath, "--metrics-json"), (npzPath, "--export-npz") })
                 RequireWritableDirectory(path, name);
+            string? reportDir = p.GetValue(report);
+            HtmlReport.RequireUsableDirectory(reportDir, "--report");
             CheckpointOptions? checkpoints = null;
             if (p.GetValue(checkpointDir) is string ckptDir)
             {
@@ -146,7 +152,8 @@ static class TrainCommand
             using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
             using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
             if (checkpoints is { Resume: true }) o.WriteLine($"resuming from the newest checkpoint in {checkpoints.Directory}");
-            var epochsDone = model.Train(train, options, watched, r => Reports.PrintEpoch(o, r, options.Epochs, train.Count, watchedName), checkpoints, interrupt.Token);
+            var epochsDone = TrainingDisplay.Run(TrainingDisplay.Choose(p.GetValue(quiet)), o, options.Epochs, train.Count, watchedName,
+                (onEpoch, onProgress) => model.Train(train, options, watched, onEpoch, checkpoints, interrupt.Token, onProgress));
             o.WriteLine($"training time {epochsDone.Sum(r => r.Seconds).ToString("0.00", CultureInfo.InvariantCulture)} s");
             if (options.EarlyStoppingPatience > 0 && epochsDone.Count > 0)
             {
@@ -160,6 +167,13 @@ static class TrainCommand
 
             if (outPath is not null) { model.Save(outPath); o.WriteLine($"\nmodel saved to {outPath}"); }
             if (npzPath is not null) { model.ExportWeights(npzPath); o.WriteLine($"weights written to {npzPath}"); }
+            if (reportDir is not null)
+            {
+                var settings = ReportSettings.ForTraining(model, options, dataPath, train, evaluation, evaluationName, initPath, p.GetValue(threads));
+                var run = new RunReport("engine train", settings, epochsDone, result, $"{evaluationName} set ({evaluation.Count:N0} examples)", evaluation,
+                                        model.PredictProbabilities(evaluation), model.ClassCount);
+                o.WriteLine($"report written to {HtmlReport.Write(reportDir, run)}");
+            }
             if (metricsPath is not null) { Reports.WriteMetricsJson(metricsPath, result, epochsDone, model.Backend, p.GetValue(threads), options.Seed); o.WriteLine($"metrics written to {metricsPath}"); }
             return ExitCodes.Success;
         });
