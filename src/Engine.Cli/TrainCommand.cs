@@ -171,7 +171,7 @@ static class TrainCommand
             {
                 var settings = ReportSettings.ForTraining(model, options, dataPath, train, evaluation, evaluationName, initPath, p.GetValue(threads));
                 var run = new RunReport("engine train", settings, epochsDone, result, $"{evaluationName} set ({evaluation.Count:N0} examples)", evaluation,
-                                        model.PredictProbabilities(evaluation), model.ClassCount);
+                                        model.PredictProbabilities(evaluation), model.ClassCount, watchedName);
                 o.WriteLine($"report written to {HtmlReport.Write(reportDir, run)}");
             }
             if (metricsPath is not null) { Reports.WriteMetricsJson(metricsPath, result, epochsDone, model.Backend, p.GetValue(threads), options.Seed); o.WriteLine($"metrics written to {metricsPath}"); }

@@ -78,10 +78,10 @@ static class HtmlReport
             sb.Append("<p id=\"no-history\">No training history: this report was made from a saved model.</p>\n");
         else
         {
-            string testName = run.EvaluationName.Split(' ')[0];
+            string testName = run.EpochSetName;
             sb.Append("<p>").Append(Image(images, LossFile, ReportPlots.Loss(run.Epochs, testName), ReportPlots.CurveWidth, ReportPlots.CurveHeight, "loss per epoch")).Append("</p>\n");
             sb.Append("<p>").Append(Image(images, AccuracyFile, ReportPlots.Accuracy(run.Epochs, testName), ReportPlots.CurveWidth, ReportPlots.CurveHeight, "accuracy per epoch")).Append("</p>\n");
-            sb.Append("<table id=\"epochs\">\n<tr><th>epoch</th><th>train loss</th><th>train accuracy</th><th>test loss</th><th>test accuracy</th><th>learning rate</th><th>seconds</th></tr>\n");
+            sb.Append("<table id=\"epochs\">\n<tr><th>epoch</th><th>train loss</th><th>train accuracy</th><th>" + H(testName) + " loss</th><th>" + H(testName) + " accuracy</th><th>learning rate</th><th>seconds</th></tr>\n");
             foreach (var r in run.Epochs)
                 sb.Append($"<tr><td>{r.Epoch}</td><td>{r.TrainLoss.ToString("0.0000", Inv)}</td><td>{Pct(r.TrainAccuracy)}</td>" +
                           $"<td>{(r.TestLoss is double tl ? tl.ToString("0.0000", Inv) : "–")}</td><td>{(r.TestAccuracy is double ta ? Pct(ta) : "–")}</td>" +

@@ -13,6 +13,8 @@ namespace Engine.Cli.Reporting;
 /// <param name="EvaluationData">The labelled examples that were evaluated (raw, unscaled features).</param>
 /// <param name="Probabilities">The model's class probabilities for <paramref name="EvaluationData"/>, rows × <paramref name="ClassCount"/>.</param>
 /// <param name="ClassCount">Outputs of the model.</param>
+/// <param name="EpochSetName">The set the per-epoch evaluation ran on: "test", or "validation" (a held-out split, e.g.
+/// the one early stopping watches).</param>
 sealed record RunReport(
     string Title,
     IReadOnlyList<(string Name, string Value)> Settings,
@@ -21,7 +23,8 @@ sealed record RunReport(
     string EvaluationName,
     Dataset EvaluationData,
     float[] Probabilities,
-    int ClassCount);
+    int ClassCount,
+    string EpochSetName = "test");
 
 /// <summary>One wrongly classified example of the gallery.</summary>
 /// <param name="Index">Row of the example in the evaluation data (0-based).</param>
