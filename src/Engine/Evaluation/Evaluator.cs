@@ -1,5 +1,6 @@
 using Engine.Data;
 using Engine.Kernels;
+using Engine.Kernels.Simd;
 using Engine.Nn;
 using Engine.Numerics;
 using Engine.Training;
@@ -85,12 +86,71 @@ internal static class Evaluator
             throw new EngineException($"{data.Source}: {data.Width} features per example, the model takes {network.InputWidth}");
         int k = network.ClassCount;
         var result = new float[(long)data.Count * k];
+        if (kernels is SimdKernels { Threads: > 1 } simd && Math.Min(batchSize, data.Count) >= 2 * RowParallelForward.MinRowsPerPart)
+        {
+            new RowParallelForward(network, simd, data, batchSize, result).Run();
+            return result;
+        }
         ForEachBatch(network, kernels, data, batchSize, (start, probabilities, _) =>
         {
             for (int r = 0; r < probabilities.Rows; r++)
                 probabilities.Row(r).CopyTo(result.AsSpan((start + r) * k, k));
         }, useLabels: false);
         return result;
+    }
+
+    /// <summary>
+    /// Inference with the rows of each batch split between the backend's threads, each running the whole forward pass
+    /// (every layer, softmax, the copy out) on its rows with single-threaded kernels: one hand-off per batch instead of
+    /// one per parallel kernel, and the small serial kernels (bias rows, softmax) run in parallel too. A row's
+    /// probabilities depend on that row alone — a GEMM split by rows keeps each element's fma sequence — so the result
+    /// has the bits of the sequential pass. (Evaluate keeps the sequential pass: its loss is one sum in row order.)
+    /// </summary>
+    sealed class RowParallelForward : IParallelWork
+    {
+        /// <summary>Fewer rows per thread than this and the hand-off costs more than it saves.</summary>
+        public const int MinRowsPerPart = 16;
+
+        readonly Network _network;
+        readonly SimdKernels _simd;
+        readonly Dataset _data;
+        readonly int _batch;
+        readonly float[] _result;
+        readonly Workspace[] _workspaces;
+        int _start, _rows;
+
+        public RowParallelForward(Network network, SimdKernels simd, Dataset data, int batchSize, float[] result)
+        {
+            (_network, _simd, _data, _result) = (network, simd, data, result);
+            _batch = Math.Max(1, Math.Min(batchSize, data.Count));
+            int parts = simd.Threads;
+            _workspaces = new Workspace[parts];
+            for (int p = 0; p < parts; p++)
+            {
+                _workspaces[p] = new Workspace(network, _batch, forTraining: false); // a short last batch may run as one part
+                simd.PartKernels(p); // made here, not racing inside the parts
+            }
+        }
+
+        public void Run()
+        {
+            for (_start = 0; _start < _data.Count; _start += _batch)
+            {
+                _rows = Math.Min(_batch, _data.Count - _start);
+                _simd.RunParts(this, Math.Min(_simd.Threads, Math.Max(1, _rows / MinRowsPerPart)));
+            }
+        }
+
+        public void Execute(int part, int parts)
+        {
+            int from = _start + (int)((long)_rows * part / parts), to = _start + (int)((long)_rows * (part + 1) / parts);
+            if (from >= to) return;
+            int d = _data.Width, k = _network.ClassCount, rows = to - from;
+            var x = new ReadOnlyMatrixView(_data.Features.AsSpan(from * d, rows * d), rows, d);
+            _network.Forward(_simd.PartKernels(part), x, default, _workspaces[part]);
+            ReadOnlyMatrixView probabilities = _workspaces[part].Probabilities(rows);
+            for (int r = 0; r < rows; r++) probabilities.Row(r).CopyTo(_result.AsSpan((from + r) * k, k));
+        }
     }
 
     delegate void BatchResult(int start, ReadOnlyMatrixView probabilities, double lossSum);

@@ -36,7 +36,26 @@ internal sealed class SimdKernels : IKernels
     readonly WorkerPool _pool;
     readonly RowActivation _rows;
 
-    public void Dispose() => _pool.Dispose();
+    public void Dispose()
+    {
+        _pool.Dispose();
+        foreach (var part in _parts ?? []) part?.Dispose();
+    }
+
+    SimdKernels[]? _parts;
+
+    /// <summary>
+    /// Single-threaded kernels of the same instruction set, one per part of a row-parallel run (<see cref="RunParts"/>):
+    /// each has its own packing buffers, so the parts can run whole layers side by side. Made on first use.
+    /// </summary>
+    internal SimdKernels PartKernels(int part)
+    {
+        _parts ??= new SimdKernels[Threads];
+        return _parts[part] ??= new SimdKernels(InstructionSet, 1);
+    }
+
+    /// <summary>Runs <paramref name="work"/> in parts on this backend's threads (part 0 on the caller).</summary>
+    internal void RunParts(IParallelWork work, int parts) => _pool.Run(work, parts);
 
     public void Gemm(Transpose transA, Transpose transB, ReadOnlyMatrixView a, ReadOnlyMatrixView b, MatrixView c, bool accumulate) =>
         _gemm.Multiply(transA, transB, a, b, c, accumulate);
