@@ -8,12 +8,13 @@ measurement: median and all timings of `--rounds` epochs (after one warm-up epoc
   python3 bench/pytorch/anchor.py [--data /usr/share/datasets/fashion-mnist] [--threads 1 2] [--batch 32 128]
 
 Debian's python3-torch 1.13 runs its matmuls on OpenBLAS; unset OPENBLAS_CORETYPE (or set SkylakeX) so that it uses
-its AVX-512 kernel (Haswell halves it).
+its AVX-512 kernel (Haswell halves it). OpenBLAS keeps its own thread pool, which torch.set_num_threads does not
+limit: each thread count runs in its own process with OPENBLAS_NUM_THREADS and OMP_NUM_THREADS set to it, so
+"1 thread" really is one core. `--blas-threads default` leaves OpenBLAS's pool alone (it then uses every core).
 """
-import argparse, gzip, json, os, statistics, time
+import argparse, gzip, json, os, statistics, subprocess, sys, time
 
 import numpy as np
-import torch
 
 
 def idx(path):
@@ -55,13 +56,28 @@ def epoch_seconds(net, opt, x, y, batch, generator):
 
 def main():
     ap = argparse.ArgumentParser()
+    ap.add_argument("--blas-threads", default="same", help="same (as --threads) or default")
+    ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--data", default="/usr/share/datasets/fashion-mnist")
     ap.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--batch", type=int, nargs="+", default=[32, 128])
     ap.add_argument("--rounds", type=int, default=5)
     args = ap.parse_args()
+    if not args.child and (len(args.threads) > 1 or args.blas_threads == "same"):
+        # One process per thread count: OpenBLAS reads its thread count when it loads.
+        for threads in args.threads:
+            env = dict(os.environ)
+            if args.blas_threads == "same":
+                env["OPENBLAS_NUM_THREADS"] = env["OMP_NUM_THREADS"] = str(threads)
+            subprocess.run([sys.executable, __file__, "--child", "--data", args.data, "--threads", str(threads),
+                            "--batch", *map(str, args.batch), "--rounds", str(args.rounds), "--blas-threads", args.blas_threads],
+                           env=env, check=True)
+        return
+    global torch
+    import torch
     x, y = load(args.data)
-    common = {"torch": torch.__version__, "openblas_coretype": os.environ.get("OPENBLAS_CORETYPE")}
+    common = {"torch": torch.__version__, "openblas_coretype": os.environ.get("OPENBLAS_CORETYPE"),
+              "openblas_num_threads": os.environ.get("OPENBLAS_NUM_THREADS", "default")}
     for threads in args.threads:
         torch.set_num_threads(threads)
         for batch in args.batch:
