@@ -84,6 +84,19 @@ static class TrainCommand
                     EarlyStoppingPatience = p.GetValue(earlyStopping),
                 };
                 options.Validate();
+                // Settings of another optimizer or schedule would be silently ignored: say so instead.
+                foreach (var (option, applies, to) in new (Option, bool, string)[]
+                {
+                    (momentum, options.Optimizer.StateVectors == 1, "--optimizer momentum or nesterov"),
+                    (beta1, options.Optimizer.StateVectors == 2, "--optimizer adam or adamw"),
+                    (beta2, options.Optimizer.StateVectors == 2, "--optimizer adam or adamw"),
+                    (eps, options.Optimizer.StateVectors == 2, "--optimizer adam or adamw"),
+                    (lrStep, options.Schedule.Kind == ScheduleKind.Step, "--schedule step"),
+                    (lrGamma, options.Schedule.Kind == ScheduleKind.Step, "--schedule step"),
+                    (lrMin, options.Schedule.Kind == ScheduleKind.Cosine, "--schedule cosine"),
+                })
+                    if (!applies && p.GetResult(option) is { Implicit: false })
+                        throw new EngineException($"{option.Name} applies only to {to}");
             }
             catch (EngineException e) { throw new UsageException(e.Message); }
             int[] hiddenWidths = CommonOptions.ParseHidden(p.GetValue(hidden)!);

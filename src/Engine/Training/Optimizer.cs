@@ -51,11 +51,15 @@ public sealed record Optimizer(OptimizerKind Kind, float Momentum = 0.9f, float 
     /// <exception cref="EngineException">A setting is out of range; the message names its command-line option.</exception>
     public void Validate()
     {
+        // Only the settings the rule uses are checked: a C caller may leave the others zero.
         if (!Enum.IsDefined(Kind)) throw new EngineException($"unknown optimizer {Kind}");
-        if (!(Momentum >= 0 && Momentum < 1)) throw new EngineException($"--momentum must be in [0, 1), got {Momentum}");
-        if (!(Beta1 >= 0 && Beta1 < 1)) throw new EngineException($"--beta1 must be in [0, 1), got {Beta1}");
-        if (!(Beta2 >= 0 && Beta2 < 1)) throw new EngineException($"--beta2 must be in [0, 1), got {Beta2}");
-        if (!(Epsilon > 0) || !float.IsFinite(Epsilon)) throw new EngineException($"--eps must be a positive finite number, got {Epsilon}");
+        if (StateVectors == 1 && !(Momentum >= 0 && Momentum < 1)) throw new EngineException($"--momentum must be in [0, 1), got {Momentum}");
+        if (StateVectors == 2)
+        {
+            if (!(Beta1 >= 0 && Beta1 < 1)) throw new EngineException($"--beta1 must be in [0, 1), got {Beta1}");
+            if (!(Beta2 >= 0 && Beta2 < 1)) throw new EngineException($"--beta2 must be in [0, 1), got {Beta2}");
+            if (!(Epsilon > 0) || !float.IsFinite(Epsilon)) throw new EngineException($"--eps must be a positive finite number, got {Epsilon}");
+        }
     }
 
     /// <summary>A short description, e.g. <c>adam (β1 0.9, β2 0.999, ε 1E-08)</c>.</summary>
@@ -106,14 +110,15 @@ public sealed record LearningRateSchedule(ScheduleKind Kind, int StepEpochs = 10
         _ => learningRate,
     };
 
-    /// <summary>Checks the ranges above against the base rate.</summary>
+    /// <summary>Checks the ranges above against the base rate (the settings of the chosen schedule only).</summary>
     /// <exception cref="EngineException">A setting is out of range; the message names its command-line option.</exception>
     public void Validate(float learningRate)
     {
         if (!Enum.IsDefined(Kind)) throw new EngineException($"unknown schedule {Kind}");
-        if (StepEpochs < 1) throw new EngineException($"--lr-step must be at least 1 epoch, got {StepEpochs}");
-        if (!(Gamma > 0 && Gamma <= 1)) throw new EngineException($"--lr-gamma must be in (0, 1], got {Gamma}");
-        if (!(MinLearningRate >= 0 && MinLearningRate < learningRate)) throw new EngineException($"--lr-min must be ≥ 0 and below --lr {learningRate}, got {MinLearningRate}");
+        if (Kind == ScheduleKind.Step && StepEpochs < 1) throw new EngineException($"--lr-step must be at least 1 epoch, got {StepEpochs}");
+        if (Kind == ScheduleKind.Step && !(Gamma > 0 && Gamma <= 1)) throw new EngineException($"--lr-gamma must be in (0, 1], got {Gamma}");
+        if (Kind == ScheduleKind.Cosine && !(MinLearningRate >= 0 && MinLearningRate < learningRate))
+            throw new EngineException($"--lr-min must be ≥ 0 and below --lr {learningRate}, got {MinLearningRate}");
     }
 
     /// <summary>A short description, e.g. <c>cosine to 0</c>.</summary>

@@ -201,20 +201,26 @@ public sealed class CliTests : IDisposable
     [InlineData("--frobnicate", "1", "--frobnicate")]
     [InlineData("--optimizer", "rmsprop", "rmsprop")]
     [InlineData("--optimizer", "1", "--optimizer")]
-    [InlineData("--momentum", "1", "--momentum")]
-    [InlineData("--beta2", "-0.1", "--beta2")]
-    [InlineData("--eps", "0", "--eps")]
     [InlineData("--schedule", "linear", "linear")]
-    [InlineData("--lr-step", "0", "--lr-step")]
-    [InlineData("--lr-gamma", "1.5", "--lr-gamma")]
-    [InlineData("--lr-min", "5", "--lr-min")]
     [InlineData("--early-stopping", "-1", "--early-stopping")]
+    [InlineData("--momentum", "0.5", "applies only to --optimizer momentum or nesterov")]
+    [InlineData("--eps", "1e-6", "applies only to --optimizer adam or adamw")]
+    [InlineData("--lr-gamma", "0.5", "applies only to --schedule step")]
+    [InlineData("--lr-min", "0.01", "applies only to --schedule cosine")]
+    [InlineData("--optimizer momentum --momentum", "1", "--momentum")]
+    [InlineData("--optimizer nesterov --momentum", "-0.1", "--momentum")]
+    [InlineData("--optimizer adam --beta1", "1", "--beta1")]
+    [InlineData("--optimizer adamw --beta2", "-0.1", "--beta2")]
+    [InlineData("--optimizer adam --eps", "0", "--eps")]
+    [InlineData("--schedule step --lr-step", "0", "--lr-step")]
+    [InlineData("--schedule step --lr-gamma", "1.5", "--lr-gamma")]
+    [InlineData("--schedule cosine --lr-min", "5", "--lr-min")]
     public void Out_of_range_train_options_are_reported_before_any_work(string option, string value, string mention)
     {
         string data = DataCsv();
         string model = _dir.File("m.model");
 
-        var run = EngineProcess.Run("train", "--data", data, "--out", model, option, value);
+        var run = EngineProcess.Run(["train", "--data", data, "--out", model, .. option.Split(' '), value]);
 
         AssertFailsCleanly(run, Usage, mention);
         Assert.DoesNotContain("epoch", run.Stdout);
