@@ -193,10 +193,61 @@ static void test_sgemm(void) {
     CHECK(engine_sgemm(0, 0, 2, 2, 2, a, 2, a, 2, c, 2, 0, 0) == ENGINE_ERROR_ARGUMENT, "zero threads accepted");
 }
 
+/* engine_train_ex: every rule trains, gives the same bits on simd and reference, NULL is engine_train, bad values are
+   argument errors. */
+static void test_optimizers(void) {
+    const engine_optimizer_options rules[] = {
+        {ENGINE_MOMENTUM, 0.9f, 0, 0, 0, ENGINE_STEP, 5, 0.5f, 0},
+        {ENGINE_NESTEROV, 0.9f, 0, 0, 0, ENGINE_CONSTANT, 0, 0, 0},
+        {ENGINE_ADAM, 0, 0.9f, 0.999f, 1e-8f, ENGINE_COSINE, 0, 0, 0.0001f},
+        {ENGINE_ADAMW, 0, 0.9f, 0.999f, 1e-8f, ENGINE_CONSTANT, 0, 0, 0},
+    };
+    const char *names[] = {"momentum + step", "nesterov", "adam + cosine", "adamw"};
+    const float rates[] = {0.05f, 0.05f, 0.01f, 0.01f};
+    static float p_simd[ROWS * CLASSES], p_reference[ROWS * CLASSES];
+    for (int i = 0; i < 4; i++) {
+        engine_model simd = 0, reference = 0;
+        CHECK(engine_create("4-8-3 tanh", 255.0f, 9, "simd", 2, &simd) == ENGINE_OK, "create simd");
+        CHECK(engine_create("4-8-3 tanh", 255.0f, 9, "reference", 1, &reference) == ENGINE_OK, "create reference");
+        engine_train_options o = options(20);
+        o.learning_rate = rates[i];
+        double loss = -1;
+        CHECK(engine_train_ex(simd, x, y, ROWS, COLS, &o, &rules[i], &loss) == ENGINE_OK, "%s: train simd: %s", names[i], engine_last_error());
+        CHECK(loss > 0 && loss < 0.5, "%s: final mean loss %g", names[i], loss);
+        CHECK(engine_train_ex(reference, x, y, ROWS, COLS, &o, &rules[i], NULL) == ENGINE_OK, "%s: train reference", names[i]);
+        CHECK(engine_predict(simd, x, ROWS, COLS, p_simd, ROWS * CLASSES) == ENGINE_OK, "predict simd");
+        CHECK(engine_predict(reference, x, ROWS, COLS, p_reference, ROWS * CLASSES) == ENGINE_OK, "predict reference");
+        CHECK(memcmp(p_simd, p_reference, sizeof p_simd) == 0, "%s: simd and reference differ (they must be bit-identical)", names[i]);
+        engine_free(simd);
+        engine_free(reference);
+    }
+
+    /* NULL optimizer options: the same bits as engine_train. */
+    engine_model a = 0, b = 0;
+    engine_create("4-8-3 tanh", 255.0f, 9, "simd", 1, &a);
+    engine_create("4-8-3 tanh", 255.0f, 9, "simd", 1, &b);
+    engine_train_options o = options(5);
+    CHECK(engine_train(a, x, y, ROWS, COLS, &o, NULL) == ENGINE_OK && engine_train_ex(b, x, y, ROWS, COLS, &o, NULL, NULL) == ENGINE_OK, "train sgd");
+    engine_predict(a, x, ROWS, COLS, p_simd, ROWS * CLASSES);
+    engine_predict(b, x, ROWS, COLS, p_reference, ROWS * CLASSES);
+    CHECK(memcmp(p_simd, p_reference, sizeof p_simd) == 0, "engine_train_ex with NULL optimizer differs from engine_train");
+
+    engine_optimizer_options bad = {7, 0, 0, 0, 0, ENGINE_CONSTANT, 0, 0, 0};
+    CHECK(engine_train_ex(a, x, y, ROWS, COLS, &o, &bad, NULL) == ENGINE_ERROR_ARGUMENT, "optimizer 7 accepted");
+    bad = (engine_optimizer_options){ENGINE_ADAM, 0, 0.9f, 1.0f, 1e-8f, ENGINE_CONSTANT, 0, 0, 0};
+    CHECK(engine_train_ex(a, x, y, ROWS, COLS, &o, &bad, NULL) == ENGINE_ERROR_ARGUMENT, "beta2 = 1 accepted");
+    bad = (engine_optimizer_options){ENGINE_SGD, 0, 0, 0, 0, ENGINE_STEP, 0, 0.5f, 0};
+    CHECK(engine_train_ex(a, x, y, ROWS, COLS, &o, &bad, NULL) == ENGINE_ERROR_ARGUMENT, "step schedule of 0 epochs accepted");
+    CHECK(strstr(engine_last_error(), "lr-step") != NULL || strstr(engine_last_error(), "epoch") != NULL, "message: %s", engine_last_error());
+    engine_free(a);
+    engine_free(b);
+}
+
 int main(void) {
     make_data();
     test_errors();
     test_training();
+    test_optimizers();
     test_sgemm();
     printf("C ABI tests (engine %s): %d checks, %d failed\n", engine_version(), checks, failures);
     return failures == 0 ? 0 : 1;

@@ -56,16 +56,24 @@ engine_free <- function(model) invisible(.C("engine_r_free", as.double(model$han
   nrow(x)
 }
 
-# Mini-batch SGD with L2 on the weights; the update is the mean of the batch's per-example gradients.
-# Returns the last epoch's mean training loss.
+# Mini-batch training; the update uses the mean of the batch's per-example gradients. optimizer: "sgd",
+# "momentum", "nesterov", "adam" or "adamw" (PyTorch's conventions; l2 is adamw's decoupled decay); schedule:
+# "constant", "step" (x lr_gamma every lr_step epochs) or "cosine" (to lr_min). Returns the last epoch's mean
+# training loss.
 engine_train <- function(model, x, y, epochs = 10L, batch_size = 32L, learning_rate = 0.1, l2 = 1e-4,
-                         seed = 0, shuffle = TRUE) {
+                         seed = 0, shuffle = TRUE, optimizer = "sgd", momentum = 0.9, beta1 = 0.9, beta2 = 0.999,
+                         eps = 1e-8, schedule = "constant", lr_step = 10L, lr_gamma = 0.1, lr_min = 0) {
   rows <- .engine_rows(model, x)
   if (length(y) != rows) stop(sprintf("engine: %d labels for %d rows", length(y), rows), call. = FALSE)
+  rule <- match(optimizer, c("sgd", "momentum", "nesterov", "adam", "adamw")) - 1L
+  if (is.na(rule)) stop(sprintf("engine: unknown optimizer '%s'", optimizer), call. = FALSE)
+  sched <- match(schedule, c("constant", "step", "cosine")) - 1L
+  if (is.na(sched)) stop(sprintf("engine: unknown schedule '%s'", schedule), call. = FALSE)
   r <- .engine_check(.C("engine_r_train", as.double(model$handle), as.double(t(x)), as.integer(y), as.integer(rows),
                         as.integer(model$inputs), as.integer(epochs), as.integer(batch_size), as.double(learning_rate),
-                        as.double(l2), as.double(seed), as.integer(shuffle), loss = double(1),
-                        status = integer(1), message = .engine_message()))
+                        as.double(l2), as.double(seed), as.integer(shuffle), as.integer(rule),
+                        as.double(c(momentum, beta1, beta2, eps, lr_gamma, lr_min)), as.integer(sched), as.integer(lr_step),
+                        loss = double(1), status = integer(1), message = .engine_message()))
   r$loss
 }
 

@@ -56,12 +56,16 @@ void engine_r_shape(double *handle, int *inputs, int *classes, int *status, char
 }
 
 void engine_r_train(double *handle, double *x, int *y, int *rows, int *cols, int *epochs, int *batch, double *lr, double *l2,
-                    double *seed, int *shuffle, double *loss, int *status, char **message) {
+                    double *seed, int *shuffle, int *optimizer, double *hyper, int *schedule, int *step_epochs,
+                    double *loss, int *status, char **message) {
     float *xf = to_float(x, (long)*rows * *cols);
     engine_train_options o = {0};
     o.epochs = *epochs; o.batch_size = *batch; o.learning_rate = (float)*lr; o.l2 = (float)*l2;
     o.seed = (uint64_t)*seed; o.shuffle = *shuffle;
-    report(xf ? engine_train((engine_model)*handle, xf, y, *rows, *cols, &o, loss) : ENGINE_ERROR_ARGUMENT, status, message);
+    /* hyper: momentum, beta1, beta2, epsilon, gamma, min_learning_rate */
+    engine_optimizer_options r = {*optimizer, (float)hyper[0], (float)hyper[1], (float)hyper[2], (float)hyper[3],
+                                  *schedule, *step_epochs, (float)hyper[4], (float)hyper[5]};
+    report(xf ? engine_train_ex((engine_model)*handle, xf, y, *rows, *cols, &o, &r, loss) : ENGINE_ERROR_ARGUMENT, status, message);
     free(xf);
 }
 

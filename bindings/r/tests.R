@@ -39,5 +39,21 @@ check(identical(engine_predict(loaded, x), p), "save/load round trip")
 engine_free(m); engine_free(ref); engine_free(loaded)
 check(grepl("not a live model", error_of(engine_predict(m, x))), "freed model is rejected")
 
+# Adam with a cosine schedule: learns, and simd and reference give identical probabilities.
+adam <- lapply(c("simd", "reference"), function(backend) {
+  a <- engine_create("4-8-3 tanh", input_divisor = 255, seed = 5, backend = backend)
+  engine_train(a, x, y, epochs = 20L, batch_size = 10L, learning_rate = 0.01, optimizer = "adam", schedule = "cosine")
+  p <- engine_predict(a, x)
+  acc <- engine_evaluate(a, x, y)$accuracy
+  engine_free(a)
+  list(p = p, accuracy = acc)
+})
+check(adam[[1]]$accuracy > 0.9, sprintf("adam accuracy %g", adam[[1]]$accuracy))
+check(identical(adam[[1]]$p, adam[[2]]$p), "adam: simd and reference give identical probabilities")
+bad <- engine_create("4-8-3 tanh")
+check(grepl("unknown optimizer", error_of(engine_train(bad, x, y, optimizer = "rmsprop"))), "unknown optimizer is rejected")
+check(grepl("beta2", error_of(engine_train(bad, x, y, optimizer = "adam", beta2 = 1))), "beta2 = 1 is rejected")
+engine_free(bad)
+
 cat(sprintf("R binding tests: %d checks, %d failed\n", checks, failures))
 if (failures > 0) quit(status = 1)

@@ -184,13 +184,41 @@ static unsafe class Exports
         public void* User;
     }
 
+    /// <summary>Mirrors engine_optimizer_options in engine.h.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    struct OptimizerOptions
+    {
+        public int Optimizer;
+        public float Momentum, Beta1, Beta2, Epsilon;
+        public int Schedule, StepEpochs;
+        public float Gamma, MinLearningRate;
+    }
+
     [UnmanagedCallersOnly(EntryPoint = "engine_train")]
-    static int Train(long model, float* x, int* y, long rows, int cols, TrainOptions* options, double* outMeanLoss) => Call(() =>
+    static int Train(long model, float* x, int* y, long rows, int cols, TrainOptions* options, double* outMeanLoss) =>
+        Call(() => TrainWith(model, x, y, rows, cols, options, null, outMeanLoss));
+
+    [UnmanagedCallersOnly(EntryPoint = "engine_train_ex")]
+    static int TrainEx(long model, float* x, int* y, long rows, int cols, TrainOptions* options, OptimizerOptions* optimizer, double* outMeanLoss) =>
+        Call(() => TrainWith(model, x, y, rows, cols, options, optimizer, outMeanLoss));
+
+    static int TrainWith(long model, float* x, int* y, long rows, int cols, TrainOptions* options, OptimizerOptions* optimizer, double* outMeanLoss)
     {
         var h = Find(model);
         Require(options is not null, "options is NULL");
         TrainOptions o = *options;
         var settings = new TrainingOptions(o.Epochs, o.BatchSize, o.LearningRate, o.L2, o.Seed, o.Shuffle != 0);
+        if (optimizer is not null)
+        {
+            OptimizerOptions r = *optimizer;
+            Require(Enum.IsDefined((OptimizerKind)r.Optimizer), $"optimizer {r.Optimizer} is not one of ENGINE_SGD ({(int)OptimizerKind.Sgd}) ... ENGINE_ADAMW ({(int)OptimizerKind.AdamW})");
+            Require(Enum.IsDefined((ScheduleKind)r.Schedule), $"schedule {r.Schedule} is not ENGINE_CONSTANT, ENGINE_STEP or ENGINE_COSINE");
+            settings = settings with
+            {
+                Optimizer = new Optimizer((OptimizerKind)r.Optimizer, r.Momentum, r.Beta1, r.Beta2, r.Epsilon),
+                Schedule = new LearningRateSchedule((ScheduleKind)r.Schedule, r.StepEpochs, r.Gamma, r.MinLearningRate),
+            };
+        }
         try { settings.Validate(); } catch (EngineException e) { throw new ArgumentError(e.Message); }
         var data = new Dataset(Features(h, x, rows, cols), Labels(h, y, rows), (int)rows, cols, "x");
         IReadOnlyList<EpochReport> reports;
@@ -198,7 +226,7 @@ static unsafe class Exports
             reports = h.Model.Train(data, settings, onEpoch: o.OnEpoch is null ? null : r => o.OnEpoch(r.Epoch, r.TrainLoss, o.User));
         if (outMeanLoss is not null) *outMeanLoss = reports[^1].TrainLoss;
         return Ok;
-    });
+    }
 
     [UnmanagedCallersOnly(EntryPoint = "engine_predict")]
     static int Predict(long model, float* x, long rows, int cols, float* probabilities, long capacity) => Call(() =>

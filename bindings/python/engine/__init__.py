@@ -54,6 +54,24 @@ class _TrainOptions(ctypes.Structure):
     ]
 
 
+class _OptimizerOptions(ctypes.Structure):
+    _fields_ = [
+        ("optimizer", ctypes.c_int32),
+        ("momentum", ctypes.c_float),
+        ("beta1", ctypes.c_float),
+        ("beta2", ctypes.c_float),
+        ("epsilon", ctypes.c_float),
+        ("schedule", ctypes.c_int32),
+        ("step_epochs", ctypes.c_int32),
+        ("gamma", ctypes.c_float),
+        ("min_learning_rate", ctypes.c_float),
+    ]
+
+
+OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam", "adamw")  # engine.h's ENGINE_SGD ... ENGINE_ADAMW, in order
+SCHEDULES = ("constant", "step", "cosine")
+
+
 def _load():
     path = library_path()
     if not os.path.exists(path):
@@ -71,6 +89,7 @@ def _load():
         "engine_free": (None, [i64]),
         "engine_shape": (i32, [i64, pi, pi]),
         "engine_train": (i32, [i64, pf, pi, i64, i32, ctypes.POINTER(_TrainOptions), pd]),
+        "engine_train_ex": (i32, [i64, pf, pi, i64, i32, ctypes.POINTER(_TrainOptions), ctypes.POINTER(_OptimizerOptions), pd]),
         "engine_predict": (i32, [i64, pf, i64, i32, pf, i64]),
         "engine_evaluate": (i32, [i64, pf, pi, i64, i32, pd, pd, pd, pi, i32]),
         "engine_sgemm": (i32, [i32, i32, i32, i32, i32, pf, i32, pf, i32, pf, i32, i32, i32]),
@@ -170,9 +189,18 @@ class Model:
             raise ValueError(f"{n_values} feature values are not whole rows of {self.inputs}")
         return n_values // self.inputs
 
-    def train(self, x, y, epochs=10, batch_size=32, learning_rate=0.1, l2=1e-4, seed=0, shuffle=True, on_epoch=None):
-        """Mini-batch SGD on raw features x (rows*inputs values, row-major) and labels y. Returns the last
-        epoch's mean training loss. on_epoch(epoch, mean_loss) is called after every epoch."""
+    def train(self, x, y, epochs=10, batch_size=32, learning_rate=0.1, l2=1e-4, seed=0, shuffle=True, on_epoch=None,
+              optimizer="sgd", momentum=0.9, beta1=0.9, beta2=0.999, eps=1e-8,
+              schedule="constant", lr_step=10, lr_gamma=0.1, lr_min=0.0):
+        """Mini-batch training on raw features x (rows*inputs values, row-major) and labels y. Returns the last
+        epoch's mean training loss. on_epoch(epoch, mean_loss) is called after every epoch.
+        optimizer: sgd, momentum, nesterov, adam or adamw (PyTorch's conventions; l2 is adamw's decoupled decay);
+        schedule: constant, step (x lr_gamma every lr_step epochs) or cosine (to lr_min over the epochs).
+        The optimizer's state starts at zero in every call."""
+        if optimizer not in OPTIMIZERS:
+            raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {optimizer!r}")
+        if schedule not in SCHEDULES:
+            raise ValueError(f"schedule must be one of {', '.join(SCHEDULES)}, got {schedule!r}")
         px, keep_x, nx = _buffer(x, "f", ctypes.c_float)
         py, keep_y, ny = _buffer(y, "i", ctypes.c_int32)
         rows = self._rows(nx)
@@ -180,8 +208,11 @@ class Model:
             raise ValueError(f"{ny} labels for {rows} rows")
         callback = _EPOCH_CALLBACK(lambda e, loss, _: on_epoch(e, loss)) if on_epoch else _EPOCH_CALLBACK()
         options = _TrainOptions(epochs, batch_size, learning_rate, l2, seed, 1 if shuffle else 0, callback, None)
+        rule = _OptimizerOptions(OPTIMIZERS.index(optimizer), momentum, beta1, beta2, eps,
+                                 SCHEDULES.index(schedule), lr_step, lr_gamma, lr_min)
         loss = ctypes.c_double()
-        _check(_library().engine_train(self._handle, px, py, rows, self.inputs, ctypes.byref(options), ctypes.byref(loss)))
+        _check(_library().engine_train_ex(self._handle, px, py, rows, self.inputs, ctypes.byref(options),
+                                          ctypes.byref(rule), ctypes.byref(loss)))
         return loss.value
 
     def predict_proba(self, x):

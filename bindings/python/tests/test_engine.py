@@ -109,6 +109,25 @@ class TrainingTests(unittest.TestCase):
                             self.assertEqual(loaded.predict_proba(self.x_test[:784 * 100]).tobytes(), probabilities[0])
         self.assertEqual(probabilities[0], probabilities[1])
 
+    def test_adam_with_a_cosine_schedule_learns_and_is_bit_identical_across_backends(self):
+        x, y = self.x[:784 * 2000], self.y[:2000]
+        probabilities = []
+        for backend in ("simd", "reference"):
+            with engine.Model.create("784-32-10 relu", input_divisor=255, seed=2, backend=backend) as m:
+                m.train(x, y, epochs=3, batch_size=32, learning_rate=0.002, optimizer="adam", schedule="cosine", lr_min=1e-4)
+                probabilities.append(m.predict_proba(self.x_test[:784 * 200]).tobytes())
+                if backend == "simd":
+                    self.assertGreater(m.evaluate(self.x_test, self.y_test)["accuracy"], 0.85)
+        self.assertEqual(probabilities[0], probabilities[1])
+
+    def test_unknown_optimizer_or_bad_setting_raises(self):
+        with engine.Model.create("4-3-2 tanh") as m:
+            with self.assertRaises(ValueError):
+                m.train([0.0] * 8, [0, 1], optimizer="rmsprop")
+            with self.assertRaises(engine.EngineError) as e:
+                m.train([0.0] * 8, [0, 1], optimizer="adam", beta2=1.0)
+            self.assertIn("beta2", str(e.exception))
+
     def test_predict_matches_argmax_of_probabilities(self):
         with engine.Model.create("784-8-10 tanh", input_divisor=255) as m:
             p = m.predict_proba(self.x_test[:784 * 20])

@@ -53,6 +53,22 @@ typedef struct engine_train_options {
     void *user;              /* passed to on_epoch */
 } engine_train_options;
 
+/* Update rules and learning-rate schedules of engine_train_ex (PyTorch's conventions; see the README's
+   "Optimizers, schedules and early stopping"). */
+enum { ENGINE_SGD = 0, ENGINE_MOMENTUM = 1, ENGINE_NESTEROV = 2, ENGINE_ADAM = 3, ENGINE_ADAMW = 4 };
+enum { ENGINE_CONSTANT = 0, ENGINE_STEP = 1, ENGINE_COSINE = 2 };
+
+typedef struct engine_optimizer_options {
+    int32_t optimizer;       /* ENGINE_SGD ... ENGINE_ADAMW */
+    float momentum;          /* momentum, nesterov: mu in [0, 1), e.g. 0.9 */
+    float beta1, beta2;      /* adam, adamw: in [0, 1), e.g. 0.9 and 0.999 */
+    float epsilon;           /* adam, adamw: > 0, e.g. 1e-8 */
+    int32_t schedule;        /* ENGINE_CONSTANT, ENGINE_STEP or ENGINE_COSINE, stepped once per epoch */
+    int32_t step_epochs;     /* step: epochs between decays (>= 1) */
+    float gamma;             /* step: decay factor in (0, 1] */
+    float min_learning_rate; /* cosine: the final rate, >= 0 and below learning_rate */
+} engine_optimizer_options;  /* fields a rule or schedule does not use are ignored (may be 0) */
+
 /* The library version, e.g. "0.4.0". Static storage; never free it. */
 const char *engine_version(void);
 
@@ -85,6 +101,12 @@ int32_t engine_shape(engine_model model, int32_t *out_inputs, int32_t *out_class
    receives the last epoch's mean training loss. */
 int32_t engine_train(engine_model model, const float *x, const int32_t *y, int64_t rows, int32_t cols,
                      const engine_train_options *options, double *out_mean_loss);
+
+/* engine_train with an update rule and schedule; optimizer NULL is plain SGD. The optimizer's state (velocity,
+   Adam's moments) starts at zero in every call. With ENGINE_ADAMW, options->l2 is the decoupled weight decay. */
+int32_t engine_train_ex(engine_model model, const float *x, const int32_t *y, int64_t rows, int32_t cols,
+                        const engine_train_options *options, const engine_optimizer_options *optimizer,
+                        double *out_mean_loss);
 
 /* Class probabilities: writes rows x classes floats to probabilities (capacity in floats). */
 int32_t engine_predict(engine_model model, const float *x, int64_t rows, int32_t cols, float *probabilities,
