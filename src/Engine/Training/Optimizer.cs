@@ -39,10 +39,7 @@ public sealed record Optimizer(OptimizerKind Kind, float Momentum = 0.9f, float 
 
     /// <summary>Parses a command-line name.</summary>
     /// <exception cref="EngineException">Not one of the names.</exception>
-    public static OptimizerKind ParseKind(string name) =>
-        Enum.TryParse(name, ignoreCase: true, out OptimizerKind kind) && Enum.IsDefined(kind) && !int.TryParse(name, out _)
-            ? kind
-            : throw new EngineException($"--optimizer must be sgd, momentum, nesterov, adam or adamw, got '{name}'");
+    public static OptimizerKind ParseKind(string name) => CommandLineNames.Parse<OptimizerKind>(name, "--optimizer");
 
     /// <summary>Per-parameter state vectors the rule keeps (0, 1 or 2).</summary>
     public int StateVectors => Kind switch { OptimizerKind.Sgd => 0, OptimizerKind.Momentum or OptimizerKind.Nesterov => 1, _ => 2 };
@@ -97,10 +94,7 @@ public sealed record LearningRateSchedule(ScheduleKind Kind, int StepEpochs = 10
 
     /// <summary>Parses a command-line name.</summary>
     /// <exception cref="EngineException">Not one of the names.</exception>
-    public static ScheduleKind ParseKind(string name) =>
-        Enum.TryParse(name, ignoreCase: true, out ScheduleKind kind) && Enum.IsDefined(kind) && !int.TryParse(name, out _)
-            ? kind
-            : throw new EngineException($"--schedule must be constant, step or cosine, got '{name}'");
+    public static ScheduleKind ParseKind(string name) => CommandLineNames.Parse<ScheduleKind>(name, "--schedule");
 
     /// <summary>The rate of epoch <paramref name="epoch"/> (from 1) of <paramref name="epochs"/>, computed in double and rounded once.</summary>
     public float RateAt(int epoch, int epochs, float learningRate) => Kind switch
@@ -128,6 +122,15 @@ public sealed record LearningRateSchedule(ScheduleKind Kind, int StepEpochs = 10
         ScheduleKind.Cosine => FormattableString.Invariant($"cosine (to {MinLearningRate})"),
         _ => "constant",
     };
+}
+
+/// <summary>Enum members by their lower-case command-line names (numbers are not names).</summary>
+internal static class CommandLineNames
+{
+    public static T Parse<T>(string name, string option) where T : struct, Enum =>
+        Enum.TryParse(name, ignoreCase: true, out T value) && Enum.IsDefined(value) && !int.TryParse(name, out _)
+            ? value
+            : throw new EngineException($"{option} must be {string.Join(", ", Enum.GetNames<T>().Select(n => n.ToLowerInvariant()))}, got '{name}'");
 }
 
 /// <summary>
