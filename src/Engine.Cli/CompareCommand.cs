@@ -20,19 +20,19 @@ static class CompareCommand
         var activation = new Option<string>("--activation") { Description = "tanh, relu or sigmoid", DefaultValueFactory = _ => "tanh" };
         var epochs = new Option<int>("--epochs") { DefaultValueFactory = _ => 3, Description = "Epochs per run" };
         var batch = new Option<int>("--batch") { DefaultValueFactory = _ => TrainCommand.DefaultBatch, Description = "Mini-batch size" };
-        var lr = new Option<float>("--lr") { DefaultValueFactory = _ => TrainCommand.DefaultLearningRate, Description = "Learning rate" };
         var l2 = new Option<float>("--l2") { DefaultValueFactory = _ => TrainCommand.DefaultL2, Description = "L2 penalty" };
         var seed = new Option<ulong>("--seed") { DefaultValueFactory = _ => 0UL, Description = "Seed for weights and shuffling" };
         var backends = new Option<string>("--backends") { DefaultValueFactory = _ => "simd,reference", Description = "Backends to run, comma-separated" };
         var threads = new Option<string>("--threads") { DefaultValueFactory = _ => "1,2", Description = "Thread counts for simd, comma-separated (reference always uses 1)" };
         var command = new Command("compare", "Train one configuration on each backend and thread count and compare time, accuracy and weights")
         {
-            data, test, hidden, activation, epochs, batch, lr, l2, seed, backends, threads,
+            data, test, hidden, activation, epochs, batch, l2, seed, backends, threads,
         };
+        var rates = new OptimizerOptions();
+        foreach (var option in rates.All) command.Options.Add(option);
         command.SetAction(p =>
         {
-            var options = new TrainingOptions(p.GetValue(epochs), p.GetValue(batch), p.GetValue(lr), p.GetValue(l2), p.GetValue(seed), true);
-            try { options.Validate(); } catch (EngineException e) { throw new UsageException(e.Message); }
+            TrainingOptions options = rates.Read(p, p.GetValue(epochs), p.GetValue(batch), p.GetValue(l2), p.GetValue(seed), shuffle: true);
             int[] widths = CommonOptions.ParseHidden(p.GetValue(hidden)!);
             Activation act = CommonOptions.ParseActivation(p.GetValue(activation)!);
             var runs = new List<ComputeOptions>();
@@ -49,7 +49,8 @@ static class CompareCommand
             int classes = Math.Max(2, Math.Max(train.ClassCountFromLabels(), evaluation.ClassCountFromLabels()));
             var o = Console.Out;
             o.WriteLine($"{dataPath}: {train.Count:N0} training, {evaluation.Count:N0} {evaluationName} examples; {train.Width}-{string.Join("-", widths.Append(classes))} {act.Name()}, " +
-                        $"{options.Epochs} epochs, batch {options.BatchSize}, lr {options.LearningRate.ToString(CultureInfo.InvariantCulture)}, seed {options.Seed}");
+                        $"{options.Epochs} epochs, batch {options.BatchSize}, {options.Optimizer.Describe()}, lr {options.LearningRate.ToString(CultureInfo.InvariantCulture)}" +
+                        $"{(options.Schedule.Kind == ScheduleKind.Constant ? "" : $" {options.Schedule.Describe()}")}, seed {options.Seed}");
             o.WriteLine($"{"backend",-10} {"threads",7} {"s/epoch",9} {"samples/s",11} {"accuracy",9}  weights");
             string scratch = Path.Combine(Path.GetTempPath(), $"engine-compare-{Environment.ProcessId}");
             Directory.CreateDirectory(scratch);

@@ -33,17 +33,7 @@ static class TrainCommand
         var activation = new Option<string>("--activation") { Description = "Hidden activation: tanh, relu or sigmoid", DefaultValueFactory = _ => "tanh" };
         var epochs = new Option<int>("--epochs") { Description = "Passes over the training data", DefaultValueFactory = _ => DefaultEpochs };
         var batch = new Option<int>("--batch") { Description = "Mini-batch size (the last batch of an epoch may be smaller)", DefaultValueFactory = _ => DefaultBatch };
-        var lr = new Option<float?>("--lr") { Description = $"Learning rate (default {DefaultLearningRate} for sgd, 0.01 for momentum and nesterov, 0.001 for adam and adamw)" };
         var l2 = new Option<float>("--l2") { Description = "L2 penalty λ on weights (not biases): loss += (λ/2)·Σ‖W‖²; with adamw the decoupled weight decay", DefaultValueFactory = _ => DefaultL2 };
-        var optimizer = new Option<string>("--optimizer") { Description = "Update rule: sgd, momentum, nesterov, adam or adamw (PyTorch's conventions)", DefaultValueFactory = _ => "sgd" };
-        var momentum = new Option<float>("--momentum") { Description = "Momentum μ for momentum and nesterov", DefaultValueFactory = _ => 0.9f };
-        var beta1 = new Option<float>("--beta1") { Description = "Adam β1", DefaultValueFactory = _ => 0.9f };
-        var beta2 = new Option<float>("--beta2") { Description = "Adam β2", DefaultValueFactory = _ => 0.999f };
-        var eps = new Option<float>("--eps") { Description = "Adam ε", DefaultValueFactory = _ => 1e-8f };
-        var schedule = new Option<string>("--schedule") { Description = "Learning rate per epoch: constant, step (×--lr-gamma every --lr-step epochs) or cosine (to --lr-min over --epochs)", DefaultValueFactory = _ => "constant" };
-        var lrStep = new Option<int>("--lr-step") { Description = "step schedule: epochs between decays", DefaultValueFactory = _ => 10 };
-        var lrGamma = new Option<float>("--lr-gamma") { Description = "step schedule: decay factor", DefaultValueFactory = _ => 0.1f };
-        var lrMin = new Option<float>("--lr-min") { Description = "cosine schedule: final learning rate", DefaultValueFactory = _ => 0f };
         var earlyStopping = new Option<int>("--early-stopping") { Description = $"Stop after this many epochs without a lower validation loss and keep the best epoch's weights (0: off); holds out --validation-split (default {DefaultEarlyStoppingSplit}) of the training data to watch when the data has a test set", DefaultValueFactory = _ => 0 };
         var seed = new Option<ulong>("--seed") { Description = "Seed for initial weights, shuffling and validation split", DefaultValueFactory = _ => 0UL };
         var backend = CommonOptions.Backend();
@@ -64,41 +54,16 @@ static class TrainCommand
         var report = new Option<string?>("--report") { Description = "Write report.html with plots (loss, accuracy, confusion matrix, per-class bars, misclassified examples) into this directory" };
         var resume = new Option<bool>("--resume") { Description = "Continue from the newest checkpoint in --checkpoint-dir up to --epochs (same data and settings); the result is bit-identical to an uninterrupted run" };
 
+        var rates = new OptimizerOptions();
         var command = new Command("train", "Train a network and report accuracy, per-class sensitivity/specificity and the confusion matrix")
         {
-            data, test, hidden, activation, epochs, batch, lr, l2, optimizer, momentum, beta1, beta2, eps, schedule, lrStep, lrGamma, lrMin, earlyStopping,
-            seed, backend, threads, isa, shuffle, validationSplit,
+            data, test, hidden, activation, epochs, batch, l2, earlyStopping, seed, backend, threads, isa, shuffle, validationSplit,
             scale, standardize, output, metricsJson, init, exportNpz, checkpointDir, checkpointEvery, keepCheckpoints, resume, quiet, report,
         };
+        foreach (var option in rates.All) command.Options.Add(option);
         command.SetAction(p =>
         {
-            TrainingOptions options;
-            try
-            {
-                OptimizerKind kind = Optimizer.ParseKind(p.GetValue(optimizer)!);
-                float learningRate = p.GetValue(lr) ?? DefaultRate(kind);
-                options = new TrainingOptions(p.GetValue(epochs), p.GetValue(batch), learningRate, p.GetValue(l2), p.GetValue(seed), p.GetValue(shuffle))
-                {
-                    Optimizer = new Optimizer(kind, p.GetValue(momentum), p.GetValue(beta1), p.GetValue(beta2), p.GetValue(eps)),
-                    Schedule = new LearningRateSchedule(LearningRateSchedule.ParseKind(p.GetValue(schedule)!), p.GetValue(lrStep), p.GetValue(lrGamma), p.GetValue(lrMin)),
-                    EarlyStoppingPatience = p.GetValue(earlyStopping),
-                };
-                options.Validate();
-                // Settings of another optimizer or schedule would be silently ignored: say so instead.
-                foreach (var (option, applies, to) in new (Option, bool, string)[]
-                {
-                    (momentum, options.Optimizer.StateVectors == 1, "--optimizer momentum or nesterov"),
-                    (beta1, options.Optimizer.StateVectors == 2, "--optimizer adam or adamw"),
-                    (beta2, options.Optimizer.StateVectors == 2, "--optimizer adam or adamw"),
-                    (eps, options.Optimizer.StateVectors == 2, "--optimizer adam or adamw"),
-                    (lrStep, options.Schedule.Kind == ScheduleKind.Step, "--schedule step"),
-                    (lrGamma, options.Schedule.Kind == ScheduleKind.Step, "--schedule step"),
-                    (lrMin, options.Schedule.Kind == ScheduleKind.Cosine, "--schedule cosine"),
-                })
-                    if (!applies && p.GetResult(option) is { Implicit: false })
-                        throw new EngineException($"{option.Name} applies only to {to}");
-            }
-            catch (EngineException e) { throw new UsageException(e.Message); }
+            TrainingOptions options = rates.Read(p, p.GetValue(epochs), p.GetValue(batch), p.GetValue(l2), p.GetValue(seed), p.GetValue(shuffle), p.GetValue(earlyStopping));
             int[] hiddenWidths = CommonOptions.ParseHidden(p.GetValue(hidden)!);
             Activation act = CommonOptions.ParseActivation(p.GetValue(activation)!);
             ComputeOptions compute = CommonOptions.Compute(p.GetValue(backend)!, p.GetValue(threads), p.GetValue(isa));
@@ -192,14 +157,6 @@ static class TrainCommand
         });
         return command;
     }
-
-    /// <summary>The default learning rate of each optimizer (the --lr help text lists them).</summary>
-    public static float DefaultRate(OptimizerKind kind) => kind switch
-    {
-        OptimizerKind.Sgd => DefaultLearningRate,
-        OptimizerKind.Momentum or OptimizerKind.Nesterov => 0.01f,
-        _ => 0.001f,
-    };
 
     /// <summary>The training part and the evaluation set, by priority --test &gt; --validation-split &gt; the data's own test split.</summary>
     public static (Dataset Train, Dataset Evaluation, string EvaluationName, string DataPath) SelectData(string? dataPath, string? testPath, double? split, ulong seed)
