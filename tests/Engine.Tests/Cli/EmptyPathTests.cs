@@ -43,10 +43,14 @@ public sealed class DataCommandTests : IDisposable
 
 public class CompareCommandTests
 {
-    [Fact]
-    public void Compare_runs_every_backend_and_thread_count_and_finds_the_weights_bit_identical()
+    [Theory]
+    [InlineData()]
+    [InlineData("--optimizer", "adamw", "--schedule", "cosine")]
+    [InlineData("--optimizer", "nesterov")]
+    public void Compare_runs_every_backend_and_thread_count_and_finds_the_weights_bit_identical(params string[] rule)
     {
-        var run = EngineProcess.Run("compare", "--epochs", "1", "--hidden", "8", "--threads", "1,2");
+        var run = EngineProcess.Run(["compare", "--epochs", "1", "--hidden", "8", "--threads", "1,2", .. rule]);
+        if (rule.Length > 0) Assert.Contains($"{rule[1]} (", run.Stdout); // the header names the optimizer
         Assert.True(run.ExitCode == 0, run.ToString());
         string[] rows = run.Stdout.Split('\n').Where(l => l.StartsWith("simd") || l.StartsWith("reference")).ToArray();
         Assert.Equal(3, rows.Length);
