@@ -23,6 +23,7 @@ internal sealed class Trainer
     readonly int[] _batchLabels;    // (B)
     readonly OptimizerState _optimizer;
     float _learningRate;            // this epoch's rate, from the schedule
+    (Dataset? Train, ReadOnlyMemory<int> Rows) _prefetch; // the next shuffled batch, to fetch during this step
 
     public Trainer(Network network, IKernels kernels, TrainingOptions options)
     {
@@ -144,10 +145,11 @@ internal sealed class Trainer
                 }
                 x = new ReadOnlyMatrixView(_batchInput.AsSpan(0, rows * d), rows, d);
                 y = _batchLabels.AsSpan(0, rows);
-                // The next batch's rows are scattered over the whole set: start fetching them now, so the
-                // gather after this step finds them in cache instead of waiting on memory row by row.
-                for (int r = start + batch; r < Math.Min(n, start + 2 * batch); r++) Prefetch.Row(train.Row(order[r]));
             }
+            // The next batch's rows are scattered over the whole set: Step starts fetching them before its update,
+            // late enough that the step's own working set (weights, gradients, packed panels) does not push them
+            // out of L2 again, early enough that the gather after the step finds them there.
+            _prefetch = order is null ? default : (train, order.AsMemory(Math.Min(n, start + batch), Math.Min(n, start + 2 * batch) - Math.Min(n, start + batch)));
             double loss = Step(x, y);
             here = new TrainingCursor(here.Epoch, here.Step + 1, here.LossSum + loss, here.Correct + LastStepCorrect);
             afterStep?.Invoke(here, clock.Elapsed.TotalSeconds);
@@ -164,6 +166,8 @@ internal sealed class Trainer
         double loss = _network.Forward(_kernels, x, y, _workspace);
         LastStepCorrect = Evaluator.CountCorrect(_workspace.Probabilities(x.Rows), y);
         _network.Backward(_kernels, x, y, _workspace);
+        if (_prefetch.Train is { } data)
+            foreach (int row in _prefetch.Rows.Span) Prefetch.Row(data.Row(row));
         _optimizer.Apply(_kernels, _network, _workspace.Gradients, _learningRate, _options.L2);
         return loss;
     }
