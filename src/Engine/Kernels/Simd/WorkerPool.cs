@@ -8,8 +8,10 @@ internal interface IParallelWork
 
 /// <summary>
 /// A persistent pool with an explicit degree of parallelism: threads − 1 workers that live as long as the
-/// backend, each running one part per <see cref="Run"/>, while the caller runs part 0. No Task, no
-/// allocation per call, no nesting (a part never calls Run). Not re-entrant: one Run at a time per pool.
+/// backend. <see cref="Run"/> splits work into numbered parts that the caller and the woken workers claim one at a
+/// time, so a worker the OS has not scheduled yet (a busy or descheduled vCPU) delays nothing: the caller takes its
+/// parts. Which thread runs a part never matters: a part's results and scratch buffers depend on its number only.
+/// No Task, no allocation per call, no nesting (a part never calls Run). Not re-entrant: one Run at a time per pool.
 /// </summary>
 internal sealed class WorkerPool : IDisposable
 {
@@ -21,7 +23,10 @@ internal sealed class WorkerPool : IDisposable
     readonly ManualResetEventSlim _done = new(false, spinCount: 2000);
     IParallelWork? _work;
     int _parts;
-    int _pending;
+    // (generation << 32) | parts claimed so far. A worker that wakes late claims with the generation it saw, so it
+    // can never take a part of a later Run, and a Run cannot end while one of its parts is claimed but unfinished.
+    long _claims;
+    int _completed;
     Exception? _failure;
     volatile bool _disposed;
 
@@ -54,19 +59,44 @@ internal sealed class WorkerPool : IDisposable
         _work = work;
         _parts = parts;
         _failure = null;
-        _pending = parts - 1;
+        _completed = 0;
         _done.Reset();
+        long generation = (Volatile.Read(ref _claims) >> 32) + 1;
+        Interlocked.Exchange(ref _claims, generation << 32); // publishes the fields above to the claimers
         for (int w = 0; w < parts - 1; w++) _start[w].Set();
         try
         {
-            work.Execute(0, parts);
+            ClaimAndExecute(generation);
         }
         finally
         {
-            SpinThenWait(_done);
+            if (Volatile.Read(ref _completed) != parts) SpinThenWait(_done);
             _work = null;
         }
-        if (_failure is not null) throw new AggregateException("a worker failed", _failure);
+        if (_failure is { } failure) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failure); // as thrown, on whichever thread
+    }
+
+    /// <summary>Runs unclaimed parts of the given Run until none is left.</summary>
+    void ClaimAndExecute(long generation)
+    {
+        while (true)
+        {
+            long claims = Volatile.Read(ref _claims);
+            if (claims >> 32 != generation) return;            // that Run is over
+            int part = (int)(claims & 0xFFFF_FFFF);
+            int parts = Volatile.Read(ref _parts);
+            if (part >= parts) return;                          // all parts taken
+            if (Interlocked.CompareExchange(ref _claims, claims + 1, claims) != claims) continue;
+            try
+            {
+                _work!.Execute(part, parts);
+            }
+            catch (Exception e)
+            {
+                _failure = e;
+            }
+            if (Interlocked.Increment(ref _completed) == parts) _done.Set();
+        }
     }
 
     /// <summary>
@@ -90,15 +120,7 @@ internal sealed class WorkerPool : IDisposable
             SpinThenWait(_start[index]);
             _start[index].Reset();
             if (_disposed) return;
-            try
-            {
-                _work!.Execute(index + 1, _parts);
-            }
-            catch (Exception e)
-            {
-                _failure = e;
-            }
-            if (Interlocked.Decrement(ref _pending) == 0) _done.Set();
+            ClaimAndExecute(Volatile.Read(ref _claims) >> 32);
         }
     }
 
