@@ -37,6 +37,7 @@ public sealed class Classifier : IDisposable
     readonly Lock _gate = new();
     // TrainStep's state, kept for the last batch size so repeated steps allocate nothing.
     Trainer? _stepTrainer;
+    OptimizerState? _stepOptimizer;
     float[] _stepInput = [];
 
     Classifier(Network network, InputScaling scaling, ComputeOptions? compute)
@@ -167,8 +168,24 @@ public sealed class Classifier : IDisposable
     /// </summary>
     /// <param name="features">rows × InputWidth values, row-major.</param>
     /// <param name="labels">One class per row.</param>
-    public double TrainStep(ReadOnlySpan<float> features, ReadOnlySpan<int> labels, float learningRate, float l2)
+    public double TrainStep(ReadOnlySpan<float> features, ReadOnlySpan<int> labels, float learningRate, float l2) =>
+        TrainStep(features, labels, Optimizer.Sgd, learningRate, l2);
+
+    /// <summary>
+    /// One step of <paramref name="optimizer"/> on one batch of raw examples, for callers that run their own loop
+    /// (and their own learning-rate schedule). The optimizer's state — velocity, or Adam's moments and step count —
+    /// carries over from one call to the next while the optimizer and its settings stay the same (the learning rate,
+    /// l2 and batch size may change); another optimizer starts from zero state. Returns the batch's mean
+    /// cross-entropy before the update. Repeated steps of the same batch size and rate allocate nothing.
+    /// </summary>
+    /// <param name="features">rows × InputWidth values, row-major.</param>
+    /// <param name="labels">One class per row.</param>
+    /// <param name="optimizer">The update rule (see <see cref="TrainingOptions.Optimizer"/>).</param>
+    /// <param name="learningRate">This step's learning rate.</param>
+    /// <param name="l2">L2 on the weights (AdamW: the decoupled weight decay).</param>
+    public double TrainStep(ReadOnlySpan<float> features, ReadOnlySpan<int> labels, Optimizer optimizer, float learningRate, float l2)
     {
+        ArgumentNullException.ThrowIfNull(optimizer);
         int rows = labels.Length, d = InputWidth;
         if (rows < 1 || (long)rows * d != features.Length)
             throw new EngineException($"{features.Length} feature values and {rows} labels do not make rows of {d} features");
@@ -176,9 +193,12 @@ public sealed class Classifier : IDisposable
             if ((uint)label >= (uint)ClassCount) throw new EngineException($"label {label} is not a class 0..{ClassCount - 1}");
         lock (_gate)
         {
-            if (_stepTrainer is not { Options: var o } || o.BatchSize != rows || o.LearningRate != learningRate || o.L2 != l2)
+            if (_stepTrainer is not { Options: var o } || o.BatchSize != rows || o.LearningRate != learningRate || o.L2 != l2 || o.Optimizer != optimizer)
             {
-                _stepTrainer = new Trainer(_network, _kernels, new TrainingOptions(1, rows, learningRate, l2, 0, false));
+                var options = new TrainingOptions(1, rows, learningRate, l2, 0, false) { Optimizer = optimizer };
+                options.Validate();
+                if (_stepOptimizer?.Optimizer != optimizer) _stepOptimizer = new OptimizerState(optimizer, ParameterCount);
+                _stepTrainer = new Trainer(_network, _kernels, options, _stepOptimizer);
                 if (_stepInput.Length < features.Length) _stepInput = new float[features.Length];
             }
             Scaling.ApplyRows(features, _stepInput, d);

@@ -25,7 +25,10 @@ internal sealed class Trainer
     float _learningRate;            // this epoch's rate, from the schedule
     (Dataset? Train, ReadOnlyMemory<int> Rows) _prefetch; // the next shuffled batch, to fetch during this step
 
-    public Trainer(Network network, IKernels kernels, TrainingOptions options)
+    public Trainer(Network network, IKernels kernels, TrainingOptions options) : this(network, kernels, options, null) { }
+
+    /// <summary>A trainer that continues <paramref name="optimizerState"/> (same optimizer, same network) instead of starting one.</summary>
+    public Trainer(Network network, IKernels kernels, TrainingOptions options, OptimizerState? optimizerState)
     {
         options.Validate();
         _network = network;
@@ -34,7 +37,8 @@ internal sealed class Trainer
         _workspace = new Workspace(network, options.BatchSize);
         _batchInput = new float[checked(options.BatchSize * network.InputWidth)];
         _batchLabels = new int[options.BatchSize];
-        _optimizer = new OptimizerState(options.Optimizer, network.Parameters.Length);
+        _optimizer = optimizerState ?? new OptimizerState(options.Optimizer, network.Parameters.Length);
+        if (_optimizer.Optimizer != options.Optimizer) throw new ArgumentException("the optimizer state belongs to another optimizer", nameof(optimizerState));
         _learningRate = options.LearningRate;
     }
 

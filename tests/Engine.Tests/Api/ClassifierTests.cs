@@ -48,6 +48,41 @@ public class ClassifierTests
         Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
     }
 
+    [Theory]
+    [InlineData("simd", OptimizerKind.Adam)]
+    [InlineData("reference", OptimizerKind.Nesterov)]
+    [InlineData("simd", OptimizerKind.AdamW)]
+    public void TrainStep_with_an_optimizer_carries_its_state_across_batch_sizes_and_rates(string backend, OptimizerKind kind)
+    {
+        var (x, y) = Batch(24, 20, 4, 1);
+        var optimizer = new Optimizer(kind);
+        using var model = Classifier.Create(20, [16], 4, Activation.Tanh, InputScaling.Divide(255f), seed: 3, new ComputeOptions(backend));
+
+        // By hand: one optimizer state shared by trainers of batch 24 (lr 0.01) and then batch 12 (lr 0.005).
+        var network = new Network(20, [16], 4, Activation.Tanh);
+        network.InitializeWeights(3);
+        using IKernels kernels = Backends.Create(backend);
+        var state = new OptimizerState(optimizer, network.Parameters.Length);
+        var full = new Trainer(network, kernels, new TrainingOptions(1, 24, 0.01f, 1e-3f, 0, false) { Optimizer = optimizer }, state);
+        var half = new Trainer(network, kernels, new TrainingOptions(1, 12, 0.005f, 1e-3f, 0, false) { Optimizer = optimizer }, state);
+        float[] scaled = x.Select(v => v / 255f).ToArray();
+
+        for (int step = 0; step < 3; step++)
+            Assert.Equal(full.Step(new ReadOnlyMatrixView(scaled, 24, 20), y) / 24, model.TrainStep(x, y, optimizer, 0.01f, 1e-3f));
+        for (int step = 0; step < 2; step++)
+            Assert.Equal(half.Step(new ReadOnlyMatrixView(scaled.AsSpan(0, 12 * 20), 12, 20), y.AsSpan(0, 12)) / 12,
+                         model.TrainStep(x.AsSpan(0, 12 * 20), y.AsSpan(0, 12), optimizer, 0.005f, 1e-3f));
+        Assert.Equal(5, state.Steps);
+        Assert.Equal(Evaluator.Predict(network, kernels, new Dataset(scaled, null, 24, 20, "x")), model.PredictProbabilities(x, 24));
+
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int step = 0; step < 10; step++) model.TrainStep(x, y, optimizer, 0.01f, 1e-3f);
+        Assert.True(GC.GetAllocatedBytesForCurrentThread() - before < 64 * 1024, "only the first step after a batch-size change may allocate"); // one Trainer rebuild
+        before = GC.GetAllocatedBytesForCurrentThread();
+        for (int step = 0; step < 10; step++) model.TrainStep(x, y, optimizer, 0.01f, 1e-3f);
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+
     [Fact]
     public void Bad_inputs_are_engine_errors()
     {
