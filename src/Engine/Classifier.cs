@@ -196,7 +196,7 @@ public sealed class Classifier : IDisposable
             if (_stepTrainer is not { Options: var o } || o.BatchSize != rows || o.LearningRate != learningRate || o.L2 != l2 || o.Optimizer != optimizer)
             {
                 var options = new TrainingOptions(1, rows, learningRate, l2, 0, false) { Optimizer = optimizer };
-                options.Validate();
+                options.Validate(); // before the state below is replaced
                 if (_stepOptimizer?.Optimizer != optimizer) _stepOptimizer = new OptimizerState(optimizer, ParameterCount);
                 _stepTrainer = new Trainer(_network, _kernels, options, _stepOptimizer);
                 if (_stepInput.Length < features.Length) _stepInput = new float[features.Length];

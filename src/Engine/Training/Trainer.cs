@@ -158,6 +158,7 @@ internal sealed class Trainer
             here = new TrainingCursor(here.Epoch, here.Step + 1, here.LossSum + loss, here.Correct + LastStepCorrect);
             afterStep?.Invoke(here, clock.Elapsed.TotalSeconds);
         }
+        _prefetch = default; // no hint (and no reference to the data) outlives the epoch
         return (here, clock.Elapsed.TotalSeconds);
     }
 
