@@ -37,6 +37,12 @@ public sealed class Dataset
         Source = source;
     }
 
+    /// <summary>
+    /// A hint from <see cref="InputScaling.Divide"/>: the features may all be byte / ByteDivisor (0: no hint).
+    /// Never trusted: <see cref="ByteRows.TryCreate"/> checks every feature before using it.
+    /// </summary>
+    internal float ByteDivisor { get; init; }
+
     /// <summary>Whether <see cref="Labels"/> is present.</summary>
     public bool HasLabels => Labels is not null;
 
@@ -56,6 +62,6 @@ public sealed class Dataset
             Row(indices[r]).CopyTo(features.AsSpan(r * Width, Width));
             if (labels is not null) labels[r] = Labels![indices[r]];
         }
-        return new Dataset(features, labels, indices.Length, Width, source);
+        return new Dataset(features, labels, indices.Length, Width, source) { ByteDivisor = ByteDivisor };
     }
 }

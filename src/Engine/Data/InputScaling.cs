@@ -98,7 +98,7 @@ public sealed class InputScaling
     {
         var scaled = new float[data.Features.Length];
         ApplyRows(data.Features, scaled, data.Width, data.Source);
-        return new Dataset(scaled, data.Labels, data.Count, data.Width, data.Source);
+        return new Dataset(scaled, data.Labels, data.Count, data.Width, data.Source) { ByteDivisor = Mode == Kind.Divide ? Divisor : 0 };
     }
 
     /// <summary>Scales whole rows of <paramref name="width"/> features from <paramref name="source"/> into <paramref name="destination"/>.</summary>

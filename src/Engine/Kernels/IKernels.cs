@@ -45,6 +45,12 @@ public interface IKernels : IDisposable
     void ColumnSums(ReadOnlyMatrixView m, Span<float> sums);
 
     /// <summary>
+    /// destination[i] = source[i] / divisor, one correctly rounded division per element: byte-valued inputs (pixels)
+    /// turned into the floats <see cref="Data.InputScaling.Divide"/> makes of them, e.g. in a shuffled batch gather.
+    /// </summary>
+    void BytesToFloats(ReadOnlySpan<byte> source, Span<float> destination, float divisor);
+
+    /// <summary>
     /// SGD step with L2 on this tensor: w ← fma(−lr, fma(l2, w, g), w), i.e. w −= lr·(g + l2·w).
     /// Biases pass l2 = 0.
     /// </summary>

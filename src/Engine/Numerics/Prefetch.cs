@@ -12,4 +12,12 @@ internal static unsafe class Prefetch
         fixed (float* p = row)
             for (int i = 0; i < row.Length; i += 16) Sse.Prefetch1(p + i);
     }
+
+    /// <summary>The same for a row of bytes.</summary>
+    public static void Bytes(ReadOnlySpan<byte> row)
+    {
+        if (!Sse.IsSupported) return;
+        fixed (byte* p = row)
+            for (int i = 0; i < row.Length; i += 64) Sse.Prefetch1(p + i);
+    }
 }

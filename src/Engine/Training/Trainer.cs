@@ -23,7 +23,10 @@ internal sealed class Trainer
     readonly int[] _batchLabels;    // (B)
     readonly OptimizerState _optimizer;
     float _learningRate;            // this epoch's rate, from the schedule
-    (Dataset? Train, ReadOnlyMemory<int> Rows) _prefetch; // the next shuffled batch, to fetch during this step
+    (Dataset? Train, ByteRows? Bytes, ReadOnlyMemory<int> Rows) _prefetch; // the next shuffled batch, to fetch during this step
+    // The training set as bytes when it is byte-valued pixels (checked once per Train call, reused by its epochs):
+    // the shuffled gather then reads a quarter of the memory.
+    (Dataset? For, ByteRows? Rows) _byteRows;
 
     public Trainer(Network network, IKernels kernels, TrainingOptions options) : this(network, kernels, options, null) { }
 
@@ -55,6 +58,13 @@ internal sealed class Trainer
     /// and the network is left with the best epoch's weights.
     /// </summary>
     internal List<EpochReport> Train(Dataset train, Dataset? test, Action<EpochReport>? onEpoch, RunControl control)
+    {
+        _byteRows = default; // checked afresh for every run: the caller may have changed the features since the last
+        try { return TrainEpochs(train, test, onEpoch, control); }
+        finally { _byteRows = default; } // and not kept alive after it
+    }
+
+    List<EpochReport> TrainEpochs(Dataset train, Dataset? test, Action<EpochReport>? onEpoch, RunControl control)
     {
         CheckLabelled(train, _network);
         if (test is not null) CheckLabelled(test, _network);
@@ -104,7 +114,10 @@ internal sealed class Trainer
         return true;
     }
 
-    /// <summary>One pass over the training set; returns the mean cross-entropy seen and the seconds spent.</summary>
+    /// <summary>
+    /// One pass over the training set; returns the mean cross-entropy seen and the seconds spent (benchmarks). Calls
+    /// with the same dataset share its byte form, checked on the first: the features must not change in between.
+    /// </summary>
     public (double MeanLoss, double Seconds) RunEpoch(Dataset train, int epoch)
     {
         var (done, seconds) = RunEpoch(train, TrainingCursor.EpochStart(epoch), null);
@@ -127,6 +140,7 @@ internal sealed class Trainer
             for (int i = 0; i < n; i++) order[i] = i;
             SplitMix64.ForStream(_options.Seed, RandomStreams.Shuffle, (ulong)from.Epoch).Shuffle(order);
         }
+        ByteRows? bytes = order is null ? null : BytesOf(train);
         TrainingCursor here = from;
         var clock = Stopwatch.StartNew();
         for (int start = here.Step * batch; start < n; start += batch)
@@ -144,7 +158,8 @@ internal sealed class Trainer
                 for (int r = 0; r < rows; r++)
                 {
                     int source = order[start + r];
-                    train.Row(source).CopyTo(_batchInput.AsSpan(r * d, d));
+                    if (bytes is not null) bytes.CopyRow(_kernels, source, _batchInput.AsSpan(r * d, d));
+                    else train.Row(source).CopyTo(_batchInput.AsSpan(r * d, d));
                     _batchLabels[r] = train.Labels![source];
                 }
                 x = new ReadOnlyMatrixView(_batchInput.AsSpan(0, rows * d), rows, d);
@@ -153,13 +168,20 @@ internal sealed class Trainer
             // The next batch's rows are scattered over the whole set: Step starts fetching them before its update,
             // late enough that the step's own working set (weights, gradients, packed panels) does not push them
             // out of L2 again, early enough that the gather after the step finds them there.
-            _prefetch = order is null ? default : (train, order.AsMemory(Math.Min(n, start + batch), Math.Min(n, start + 2 * batch) - Math.Min(n, start + batch)));
+            _prefetch = order is null ? default : (train, bytes, order.AsMemory(Math.Min(n, start + batch), Math.Min(n, start + 2 * batch) - Math.Min(n, start + batch)));
             double loss = Step(x, y);
             here = new TrainingCursor(here.Epoch, here.Step + 1, here.LossSum + loss, here.Correct + LastStepCorrect);
             afterStep?.Invoke(here, clock.Elapsed.TotalSeconds);
         }
         _prefetch = default; // no hint (and no reference to the data) outlives the epoch
         return (here, clock.Elapsed.TotalSeconds);
+    }
+
+    /// <summary>The byte form of <paramref name="train"/>, made (and checked) on the first shuffled epoch that reads it.</summary>
+    ByteRows? BytesOf(Dataset train)
+    {
+        if (!ReferenceEquals(_byteRows.For, train)) _byteRows = (train, ByteRows.TryCreate(train, _kernels));
+        return _byteRows.Rows;
     }
 
     /// <summary>How many rows of the last <see cref="Step"/>'s batch its forward pass classified right.</summary>
@@ -171,7 +193,9 @@ internal sealed class Trainer
         double loss = _network.Forward(_kernels, x, y, _workspace);
         LastStepCorrect = Evaluator.CountCorrect(_workspace.Probabilities(x.Rows), y);
         _network.Backward(_kernels, x, y, _workspace);
-        if (_prefetch.Train is { } data)
+        if (_prefetch.Bytes is { } bytes)
+            foreach (int row in _prefetch.Rows.Span) bytes.Prefetch(row);
+        else if (_prefetch.Train is { } data)
             foreach (int row in _prefetch.Rows.Span) Prefetch.Row(data.Row(row));
         _optimizer.Apply(_kernels, _network, _workspace.Gradients, _learningRate, _options.L2);
         return loss;

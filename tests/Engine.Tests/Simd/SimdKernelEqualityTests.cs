@@ -247,6 +247,32 @@ public class SimdKernelEqualityTests
 
     [Theory]
     [MemberData(nameof(IsaThreads))]
+    public void BytesToFloats_equals_the_reference(InstructionSet isa, int threads)
+    {
+        using var simd = new SimdKernels(isa, threads);
+        var failures = new List<string>();
+        var rng = new SplitMix64(606);
+        // 255 (pixels) and divisors whose quotients round differently from a multiply by the reciprocal.
+        float[] divisors = [255f, 1f, 3f, 7.5f, 254f, 0.3f, 1e-3f, 1e30f];
+        var lengths = Enumerable.Range(0, 257).Concat([784, 784 * 32 + 5, 4099]);
+        foreach (int length in lengths)
+        {
+            float divisor = divisors[rng.NextInt(divisors.Length)];
+            string context = $"{isa.Name()} threads {threads} length {length} divisor {divisor:R}";
+            var bytes = new byte[length];
+            for (int i = 0; i < length; i++) bytes[i] = (byte)(i < 256 ? i : rng.NextInt(256)); // every value once
+            var destination = new GuardedMatrix(1, length, length, ref rng); // starts as garbage
+            var expected = destination.Clone();
+            R.BytesToFloats(bytes, RowSpan(expected), divisor);
+            var got = destination.Clone();
+            simd.BytesToFloats(bytes, RowSpan(got), divisor);
+            Check(failures, context, "floats", got, expected);
+        }
+        Report(failures, "BytesToFloats", isa, threads);
+    }
+
+    [Theory]
+    [MemberData(nameof(IsaThreads))]
     public void SgdUpdate_with_and_without_l2_equals_the_reference(InstructionSet isa, int threads)
     {
         using var simd = new SimdKernels(isa, threads);

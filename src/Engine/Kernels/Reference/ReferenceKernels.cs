@@ -135,6 +135,12 @@ internal sealed class ReferenceKernels : IKernels
         }
     }
 
+    public void BytesToFloats(ReadOnlySpan<byte> source, Span<float> destination, float divisor)
+    {
+        Shape.Require(destination.Length == source.Length, "source and destination lengths differ");
+        for (int i = 0; i < source.Length; i++) destination[i] = source[i] / divisor;
+    }
+
     public void SgdUpdate(Span<float> weights, ReadOnlySpan<float> gradient, float learningRate, float l2)
     {
         Shape.Require(weights.Length == gradient.Length, "weights and gradient lengths differ");

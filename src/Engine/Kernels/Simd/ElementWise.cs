@@ -32,6 +32,8 @@ internal interface IElementWise
     void Adam(Span<float> w, ReadOnlySpan<float> g, Span<float> m, Span<float> v, in AdamStep step);
     /// <summary>x = exp(x) (for tests of the vector exp).</summary>
     void Exp(Span<float> x);
+    /// <summary>d = s / divisor, bytes widened exactly to float.</summary>
+    void BytesToFloats(ReadOnlySpan<byte> s, Span<float> d, float divisor);
 }
 
 /// <summary>
@@ -233,4 +235,17 @@ internal sealed unsafe class ElementWise<TVec> : IElementWise where TVec : struc
         }
     }
 
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public void BytesToFloats(ReadOnlySpan<byte> source, Span<float> destination, float divisor)
+    {
+        fixed (byte* s = source)
+        fixed (float* d = destination)
+        {
+            int n = source.Length, j = 0;
+            var div = TVec.Broadcast(divisor);
+            for (; j + W <= n; j += W) TVec.Store(TVec.Divide(TVec.LoadBytes(s + j), div), d + j);
+            for (; j < n; j++) d[j] = s[j] / divisor;
+        }
+    }
 }

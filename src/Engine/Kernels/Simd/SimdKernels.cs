@@ -172,6 +172,12 @@ internal sealed class SimdKernels : IKernels
         for (int i = 0; i < m.Rows; i++) _ew.AddInPlace(sums, m.Row(i));
     }
 
+    public void BytesToFloats(ReadOnlySpan<byte> source, Span<float> destination, float divisor)
+    {
+        Shape.Require(destination.Length == source.Length, "source and destination lengths differ");
+        _ew.BytesToFloats(source, destination, divisor);
+    }
+
     public void SgdUpdate(Span<float> weights, ReadOnlySpan<float> gradient, float learningRate, float l2)
     {
         Shape.Require(weights.Length == gradient.Length, "weights and gradient lengths differ");

@@ -1,6 +1,7 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using Engine.Kernels.Reference;
 
 namespace Engine.Kernels.Simd;
@@ -15,6 +16,8 @@ internal unsafe interface IVec<TSelf> where TSelf : struct, IVec<TSelf>
     static abstract int Count { get; }
     static abstract TSelf Zero { get; }
     static abstract TSelf Load(float* p);
+    /// <summary>Count bytes from p, each widened to float (exactly: every byte is a float).</summary>
+    static abstract TSelf LoadBytes(byte* p);
     static abstract TSelf Broadcast(float value);
     /// <summary>a·b + c with a single rounding.</summary>
     static abstract TSelf Fma(TSelf a, TSelf b, TSelf c);
@@ -42,6 +45,7 @@ internal unsafe struct V512 : IVec<V512>
     public static int Count => 16;
     public static V512 Zero => default;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static V512 Load(float* p) => new() { _v = Vector512.Load(p) };
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static V512 LoadBytes(byte* p) => new() { _v = Bytes512(p) };
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static V512 Broadcast(float value) => new() { _v = Vector512.Create(value) };
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static V512 Fma(V512 a, V512 b, V512 c) => new() { _v = Vector512.FusedMultiplyAdd(a._v, b._v, c._v) };
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void MicroKernel(int kc, float* a, float* b, int ldb, float* c, int ldc, bool loadC) => MicroKernel512.Run(kc, a, b, ldb, c, ldc, loadC);
@@ -56,6 +60,10 @@ internal unsafe struct V512 : IVec<V512>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static V512 Exp(V512 x) => new() { _v = VectorMath.Exp(x._v) };
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static V512 Tanh(V512 x) => new() { _v = VectorMath.Tanh(x._v) };
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static V512 Sigmoid(V512 x) => new() { _v = VectorMath.Sigmoid(x._v) };
+
+    /// <summary>16 bytes zero-extended to int (vpmovzxbd) and converted to float.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector512<float> Bytes512(byte* p) => Vector512.ConvertToSingle(Avx512F.ConvertToVector512Int32(Vector128.Load(p)));
 }
 
 internal unsafe struct V256 : IVec<V256>
@@ -64,6 +72,7 @@ internal unsafe struct V256 : IVec<V256>
     public static int Count => 8;
     public static V256 Zero => default;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static V256 Load(float* p) => new() { _v = Vector256.Load(p) };
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static V256 LoadBytes(byte* p) => new() { _v = Bytes256(p) };
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static V256 Broadcast(float value) => new() { _v = Vector256.Create(value) };
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static V256 Fma(V256 a, V256 b, V256 c) => new() { _v = Vector256.FusedMultiplyAdd(a._v, b._v, c._v) };
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void MicroKernel(int kc, float* a, float* b, int ldb, float* c, int ldc, bool loadC) => MicroKernel256.Run(kc, a, b, ldb, c, ldc, loadC);
@@ -78,6 +87,10 @@ internal unsafe struct V256 : IVec<V256>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static V256 Exp(V256 x) => new() { _v = VectorMath.Exp(x._v) };
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static V256 Tanh(V256 x) => new() { _v = VectorMath.Tanh(x._v) };
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static V256 Sigmoid(V256 x) => new() { _v = VectorMath.Sigmoid(x._v) };
+
+    /// <summary>8 bytes zero-extended to int (vpmovzxbd) and converted to float.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector256<float> Bytes256(byte* p) => Vector256.ConvertToSingle(Avx2.ConvertToVector256Int32(p));
 }
 
 /// <summary>Portable <see cref="Vector{T}"/>: whatever width the runtime gives (8 lanes on x64 by default).</summary>
@@ -87,6 +100,10 @@ internal unsafe struct VPortable : IVec<VPortable>
     public static int Count => Vector<float>.Count;
     public static VPortable Zero => default;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static VPortable Load(float* p) => new() { _v = Unsafe.ReadUnaligned<Vector<float>>(p) };
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static VPortable LoadBytes(byte* p) => new()
+    {
+        _v = Vector<float>.Count == 16 ? V512.Bytes512(p).AsVector() : Vector<float>.Count == 8 ? V256.Bytes256(p).AsVector() : ByteLanes(p)
+    };
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static VPortable Broadcast(float value) => new() { _v = new Vector<float>(value) };
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static VPortable Fma(VPortable a, VPortable b, VPortable c) => new() { _v = Vector.FusedMultiplyAdd(a._v, b._v, c._v) };
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void MicroKernel(int kc, float* a, float* b, int ldb, float* c, int ldc, bool loadC) => MicroKernel<VPortable>.Run(kc, a, b, ldb, c, ldc, loadC);
@@ -101,6 +118,13 @@ internal unsafe struct VPortable : IVec<VPortable>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static VPortable Exp(VPortable x) => new() { _v = Transcendental(x._v, 0) };
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static VPortable Tanh(VPortable x) => new() { _v = Transcendental(x._v, 1) };
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static VPortable Sigmoid(VPortable x) => new() { _v = Transcendental(x._v, 2) };
+
+    static Vector<float> ByteLanes(byte* p)
+    {
+        Span<float> lanes = stackalloc float[Vector<float>.Count];
+        for (int i = 0; i < lanes.Length; i++) lanes[i] = p[i];
+        return new Vector<float>(lanes);
+    }
 
     // exp/tanh/sigmoid on Vector<T>: through the 256- or 512-bit twin of the same width, else lane by lane.
     static Vector<float> Transcendental(Vector<float> x, int op)
@@ -130,6 +154,7 @@ internal unsafe struct VScalar : IVec<VScalar>
     public static int Count => 1;
     public static VScalar Zero => default;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static VScalar Load(float* p) => new() { _v = *p };
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static VScalar LoadBytes(byte* p) => new() { _v = *p };
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static VScalar Broadcast(float value) => new() { _v = value };
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static VScalar Fma(VScalar a, VScalar b, VScalar c) => new() { _v = MathF.FusedMultiplyAdd(a._v, b._v, c._v) };
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void MicroKernel(int kc, float* a, float* b, int ldb, float* c, int ldc, bool loadC) => MicroKernel<VScalar>.Run(kc, a, b, ldb, c, ldc, loadC);
