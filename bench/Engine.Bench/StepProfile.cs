@@ -109,6 +109,15 @@ static class StepProfile
             Add($"Gemm {c.Rows}x{c.Cols}x{k} {op}", t, 2L * c.Rows * c.Cols * k);
         }
 
+        public void GemmSgdUpdate(Transpose transA, Transpose transB, ReadOnlyMatrixView a, ReadOnlyMatrixView b, MatrixView weights, float learningRate, float l2)
+        {
+            long t = Stopwatch.GetTimestamp();
+            inner.GemmSgdUpdate(transA, transB, a, b, weights, learningRate, l2);
+            int k = transA == Transpose.No ? a.Cols : a.Rows;
+            string op = $"{(transA == Transpose.No ? 'N' : 'T')}{(transB == Transpose.No ? 'N' : 'T')}";
+            Add($"GemmSgdUpdate {weights.Rows}x{weights.Cols}x{k} {op}", t, 2L * weights.Rows * weights.Cols * k);
+        }
+
         public void AddBiasToRows(MatrixView z, ReadOnlySpan<float> bias)
         {
             long t = Stopwatch.GetTimestamp();

@@ -45,6 +45,13 @@ public interface IKernels : IDisposable
     void ColumnSums(ReadOnlyMatrixView m, Span<float> sums);
 
     /// <summary>
+    /// The SGD step of a weight matrix straight from its gradient product: every G[i,j] of G = op(A)·op(B) computed as
+    /// <see cref="Gemm"/> computes it (not accumulating), then w ← fma(−lr, fma(l2, w, G[i,j]), w) as
+    /// <see cref="SgdUpdate"/> does. The same bits as the two calls in a row; G need not be stored anywhere.
+    /// </summary>
+    void GemmSgdUpdate(Transpose transA, Transpose transB, ReadOnlyMatrixView a, ReadOnlyMatrixView b, MatrixView weights, float learningRate, float l2);
+
+    /// <summary>
     /// destination[i] = source[i] / divisor, one correctly rounded division per element: byte-valued inputs (pixels)
     /// turned into the floats <see cref="Data.InputScaling.Divide"/> makes of them, e.g. in a shuffled batch gather.
     /// </summary>

@@ -43,4 +43,19 @@ internal readonly record struct DenseLayer(int FanIn, int FanOut, Activation Act
         if (dInput.Rows > 0)
             kernels.Gemm(Transpose.No, Transpose.Yes, dOutput, Weights(parameters), dInput, accumulate: false);    // dx = dz·Wᵀ
     }
+
+    /// <summary>
+    /// <see cref="Backward"/> with the SGD step fused in: the same dz, db and dx (dx from the weights before the step),
+    /// then W ← fma(−lr, fma(l2, W, dW), W) straight from the product (dW is never stored) and b stepped without decay.
+    /// </summary>
+    public void BackwardSgd(IKernels kernels, MatrixView dOutput, ReadOnlyMatrixView output, ReadOnlyMatrixView input,
+        MatrixView dInput, Span<float> parameters, Span<float> gradients, float learningRate, float l2)
+    {
+        kernels.ActivationBackward(Activation, output, dOutput);                                                   // dz = da ⊙ f'(z)
+        kernels.ColumnSums(dOutput, Bias(gradients));                                                              // db = Σ_rows dz
+        if (dInput.Rows > 0)
+            kernels.Gemm(Transpose.No, Transpose.Yes, dOutput, Weights(parameters), dInput, accumulate: false);    // dx = dz·Wᵀ
+        kernels.GemmSgdUpdate(Transpose.Yes, Transpose.No, input, dOutput, Weights(parameters), learningRate, l2); // W −= lr·(xᵀ·dz + l2·W)
+        kernels.SgdUpdate(Bias(parameters), Bias(gradients), learningRate, 0f);                                    // b −= lr·db
+    }
 }

@@ -97,7 +97,18 @@ internal sealed class Network
     /// cross-entropy, (1/rows)·Σ_examples ∂CE/∂θ, into the workspace's gradient arena. The L2 term is
     /// applied by the optimiser.
     /// </summary>
-    public void Backward(IKernels kernels, ReadOnlyMatrixView input, ReadOnlySpan<int> labels, Workspace workspace)
+    public void Backward(IKernels kernels, ReadOnlyMatrixView input, ReadOnlySpan<int> labels, Workspace workspace) =>
+        BackwardCore(kernels, input, labels, workspace, sgd: null);
+
+    /// <summary>
+    /// <see cref="Backward"/> and then an SGD step (λ on weights only), fused layer by layer (<see cref="DenseLayer.BackwardSgd"/>):
+    /// the parameters end with the bits of Backward followed by SgdUpdate on every tensor, but the weight gradients are
+    /// never stored (the workspace's weight-gradient arena is left as it was).
+    /// </summary>
+    public void BackwardSgd(IKernels kernels, ReadOnlyMatrixView input, ReadOnlySpan<int> labels, Workspace workspace, float learningRate, float l2) =>
+        BackwardCore(kernels, input, labels, workspace, (learningRate, l2));
+
+    void BackwardCore(IKernels kernels, ReadOnlyMatrixView input, ReadOnlySpan<int> labels, Workspace workspace, (float LearningRate, float L2)? sgd)
     {
         int rows = input.Rows;
         workspace.CheckFits(this, rows);
@@ -110,7 +121,10 @@ internal sealed class Network
         {
             ReadOnlyMatrixView x = l == 0 ? input : workspace.Activation(l - 1, rows);
             MatrixView dx = l == 0 ? default : workspace.Delta(l - 1, rows);
-            _layers[l].Backward(kernels, workspace.Delta(l, rows), workspace.Activation(l, rows), x, dx, Parameters, workspace.Gradients);
+            if (sgd is var (learningRate, l2))
+                _layers[l].BackwardSgd(kernels, workspace.Delta(l, rows), workspace.Activation(l, rows), x, dx, Parameters, workspace.Gradients, learningRate, l2);
+            else
+                _layers[l].Backward(kernels, workspace.Delta(l, rows), workspace.Activation(l, rows), x, dx, Parameters, workspace.Gradients);
         }
     }
 }

@@ -165,6 +165,9 @@ internal sealed class OptimizerState
     }
 
     /// <summary>One update of every layer's weights (with L2 / weight decay) and biases (without).</summary>
+    /// <summary>Counts a step whose update was applied elsewhere (SGD fused into the backward pass).</summary>
+    public void CountStep() => Steps++;
+
     public void Apply(IKernels kernels, Network network, ReadOnlySpan<float> gradients, float learningRate, float l2)
     {
         Span<float> parameters = network.Parameters;

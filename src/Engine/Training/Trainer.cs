@@ -192,13 +192,28 @@ internal sealed class Trainer
     {
         double loss = _network.Forward(_kernels, x, y, _workspace);
         LastStepCorrect = Evaluator.CountCorrect(_workspace.Probabilities(x.Rows), y);
-        _network.Backward(_kernels, x, y, _workspace);
+        if (_optimizer.Optimizer.Kind == OptimizerKind.Sgd)
+        {
+            // SGD steps each weight matrix as its gradient product leaves the GEMM: no gradient stored and read back.
+            PrefetchNextBatch();
+            _network.BackwardSgd(_kernels, x, y, _workspace, _learningRate, _options.L2);
+            _optimizer.CountStep();
+        }
+        else
+        {
+            _network.Backward(_kernels, x, y, _workspace);
+            PrefetchNextBatch();
+            _optimizer.Apply(_kernels, _network, _workspace.Gradients, _learningRate, _options.L2);
+        }
+        return loss;
+    }
+
+    void PrefetchNextBatch()
+    {
         if (_prefetch.Bytes is { } bytes)
             foreach (int row in _prefetch.Rows.Span) bytes.Prefetch(row);
         else if (_prefetch.Train is { } data)
             foreach (int row in _prefetch.Rows.Span) Prefetch.Row(data.Row(row));
-        _optimizer.Apply(_kernels, _network, _workspace.Gradients, _learningRate, _options.L2);
-        return loss;
     }
 
     public static void CheckLabelled(Dataset data, Network network)

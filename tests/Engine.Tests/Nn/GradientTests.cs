@@ -128,6 +128,7 @@ public class GradientTests
             foreach (ref float s in sums) s *= 1.01f;
         }
         public void BytesToFloats(ReadOnlySpan<byte> s, Span<float> d, float divisor) => _r.BytesToFloats(s, d, divisor);
+        public void GemmSgdUpdate(Transpose ta, Transpose tb, ReadOnlyMatrixView a, ReadOnlyMatrixView b, MatrixView w, float lr, float l2) => _r.GemmSgdUpdate(ta, tb, a, b, w, lr, l2);
         public void SgdUpdate(Span<float> w, ReadOnlySpan<float> g, float lr, float l2) => _r.SgdUpdate(w, g, lr, l2);
         public void MomentumUpdate(Span<float> w, ReadOnlySpan<float> g, Span<float> v, float lr, float l2, float mu, bool nesterov) => _r.MomentumUpdate(w, g, v, lr, l2, mu, nesterov);
         public void AdamUpdate(Span<float> w, ReadOnlySpan<float> g, Span<float> m, Span<float> v, in AdamStep step) => _r.AdamUpdate(w, g, m, v, step);

@@ -39,6 +39,24 @@ internal sealed class ReferenceKernels : IKernels
         }
     }
 
+    public void GemmSgdUpdate(Transpose transA, Transpose transB, ReadOnlyMatrixView a, ReadOnlyMatrixView b, MatrixView weights, float learningRate, float l2)
+    {
+        var (m, n, k) = GemmShape.Resolve(transA, transB, a, b, weights);
+        Span<float> g = n <= 4096 ? stackalloc float[n] : new float[n];
+        for (int i = 0; i < m; i++)
+        {
+            // Row i of G exactly as Gemm computes it (same loops), then SgdUpdate's formula on row i of the weights.
+            g.Clear();
+            for (int p = 0; p < k; p++)
+            {
+                float aip = transA == Transpose.No ? a[i, p] : a[p, i];
+                for (int j = 0; j < n; j++) g[j] = MathF.FusedMultiplyAdd(aip, transB == Transpose.No ? b[p, j] : b[j, p], g[j]);
+            }
+            Span<float> w = weights.Row(i);
+            for (int j = 0; j < n; j++) w[j] = MathF.FusedMultiplyAdd(-learningRate, MathF.FusedMultiplyAdd(l2, w[j], g[j]), w[j]);
+        }
+    }
+
     public void AddBiasToRows(MatrixView z, ReadOnlySpan<float> bias)
     {
         Shape.Require(bias.Length == z.Cols, $"bias has {bias.Length} entries for {z.Cols} columns");

@@ -54,6 +54,8 @@ internal sealed unsafe class PackedGemm : IParallelWork
     float* _a, _b, _c;
     int _lda, _ldb, _ldc, _m, _n, _k;
     bool _transA, _transB, _accumulate, _splitColumns, _narrow;
+    bool _sgd;                // C is a weight matrix: each product tile is applied as an SGD step instead of stored
+    float _learningRate, _l2; // of that step
     readonly ExclusiveUse _busy = new("simd backend's GEMM");
 
     /// <param name="pool">The backend's worker pool (owned by the caller).</param>
@@ -87,24 +89,61 @@ internal sealed unsafe class PackedGemm : IParallelWork
                     for (int i = 0; i < m; i++) new Span<float>(pc + (long)i * c.Stride, n).Clear();
                 return;
             }
-            _a = pa; _b = pb; _c = pc;
-            _lda = a.Stride; _ldb = b.Stride; _ldc = c.Stride;
-            _m = m; _n = n; _k = k;
-            _transA = transA == Transpose.Yes; _transB = transB == Transpose.Yes; _accumulate = accumulate;
-
-            long flops = 2L * m * n * k;
-            int parts = (int)Math.Clamp(flops / MinFlopsPerThread, 1, _pool.Threads);
-            // Split C in whole tiles, by columns whenever there are enough: then each thread packs only its own
-            // part of B (the big, reused operand) and only A is packed twice. Measured on 2048²: 158 → 190 GFLOP/s.
             // C at most one vector wide (the output layer's N = 10) with B's rows contiguous: the narrow kernel
             // reads both operands in place (engine bench, 1 thread: 128x10x32 TN 9.6 → 32.6 GFLOP/s, 32x10x128 NN 11.2 → 51.7).
-            _narrow = _isa == InstructionSet.Avx512 && n <= Vector512<float>.Count && !_transB;
-            int columnTiles = (n + _bs.NR - 1) / _bs.NR, rowTiles = (m + _bs.MR - 1) / _bs.MR;
-            _splitColumns = columnTiles >= 4 * _pool.Threads || columnTiles >= rowTiles;
-            int tiles = _splitColumns ? columnTiles : rowTiles;
-            parts = Math.Min(parts, tiles);
+            _narrow = _isa == InstructionSet.Avx512 && n <= Vector512<float>.Count && transB == Transpose.No;
+            Run(transA, transB, pa, a.Stride, pb, b.Stride, pc, c.Stride, m, n, k, accumulate, sgd: false);
+        }
+    }
+
+    /// <summary>
+    /// <see cref="IKernels.GemmSgdUpdate"/>: each MR×NR tile of G = op(A)·op(B) goes from the micro-kernel to a scratch
+    /// tile in L1 and straight into the SGD step of the same weights, so G is never stored and the weights are read
+    /// and written once, by the thread that computed their gradient. Returns false, doing nothing, for the shapes it
+    /// does not fuse: K past one KC block (G would have to be kept between blocks) and the narrow kernel's N ≤ 16.
+    /// </summary>
+    public bool MultiplyIntoSgdUpdate(Transpose transA, Transpose transB, ReadOnlyMatrixView a, ReadOnlyMatrixView b, MatrixView weights,
+        float learningRate, float l2)
+    {
+        var (m, n, k) = GemmShape.Resolve(transA, transB, a, b, weights);
+        if (k == 0 || k > _bs.KC || (_isa == InstructionSet.Avx512 && n <= Vector512<float>.Count && transB == Transpose.No)) return false;
+        if (m == 0) return true;
+        using var _ = _busy.Enter();
+        fixed (float* pa = a.Data, pb = b.Data, pw = weights.Data)
+        {
+            _narrow = false;
+            _learningRate = learningRate;
+            _l2 = l2;
+            Run(transA, transB, pa, a.Stride, pb, b.Stride, pw, weights.Stride, m, n, k, accumulate: false, sgd: true);
+        }
+        return true;
+    }
+
+    void Run(Transpose transA, Transpose transB, float* a, int lda, float* b, int ldb, float* c, int ldc, int m, int n, int k, bool accumulate, bool sgd)
+    {
+        _a = a; _b = b; _c = c;
+        _lda = lda; _ldb = ldb; _ldc = ldc;
+        _m = m; _n = n; _k = k;
+        _transA = transA == Transpose.Yes; _transB = transB == Transpose.Yes; _accumulate = accumulate; _sgd = sgd;
+
+        long flops = 2L * m * n * k;
+        int parts = (int)Math.Clamp(flops / MinFlopsPerThread, 1, _pool.Threads);
+        int columnTiles = (n + _bs.NR - 1) / _bs.NR, rowTiles = (m + _bs.MR - 1) / _bs.MR;
+        // Split C in whole tiles, by columns whenever there are enough: then each thread packs only its own
+        // part of B (the big, reused operand) and only A is packed twice. Measured on 2048²: 158 → 190 GFLOP/s.
+        // An SGD step splits by columns whenever each thread gets some: the forward product X·W splits W's columns
+        // the same way, so each thread then updates the weights it reads, and no cache line of W changes cores.
+        _splitColumns = sgd ? columnTiles >= parts : columnTiles >= 4 * _pool.Threads || columnTiles >= rowTiles;
+        int tiles = _splitColumns ? columnTiles : rowTiles;
+        parts = Math.Min(parts, tiles);
+        try
+        {
             _pool.Run(this, parts);
+        }
+        finally
+        {
             _a = _b = _c = null;
+            _sgd = false;
         }
     }
 
@@ -177,7 +216,13 @@ internal sealed unsafe class PackedGemm : IParallelWork
                         {
                             int mr = Math.Min(MR, mc - ir);
                             float* cTile = _c + (long)(ic + ir) * _ldc + jc + jr;
-                            if (mr == MR && nr == NR)
+                            if (_sgd)
+                            {
+                                // One K block (checked by the caller), so the scratch tile holds the whole gradient.
+                                TVec.MicroKernel(kc, packedA + ir * kc, bPanel, ldb, edge, NR, loadC: false);
+                                SgdStep<TVec>(edge, NR, cTile, _ldc, mr, nr);
+                            }
+                            else if (mr == MR && nr == NR)
                             {
                                 TVec.MicroKernel(kc, packedA + ir * kc, bPanel, ldb, cTile, _ldc, loadC);
                             }
@@ -195,6 +240,24 @@ internal sealed unsafe class PackedGemm : IParallelWork
                     }
                 }
             }
+        }
+    }
+
+    /// <summary>w ← fma(−lr, fma(l2, w, g), w) on an mr×nr tile: per lane the operations of SgdUpdate's kernels.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    void SgdStep<TVec>(float* g, int ldg, float* w, int ldw, int mr, int nr) where TVec : struct, IVec<TVec>
+    {
+        float learningRate = _learningRate, l2 = _l2;
+        TVec minusRate = TVec.Broadcast(-learningRate), decay = TVec.Broadcast(l2);
+        for (int r = 0; r < mr; r++, g += ldg, w += ldw)
+        {
+            int j = 0;
+            for (; j + TVec.Count <= nr; j += TVec.Count)
+            {
+                TVec weight = TVec.Load(w + j);
+                TVec.Store(TVec.Fma(minusRate, TVec.Fma(decay, weight, TVec.Load(g + j)), weight), w + j);
+            }
+            for (; j < nr; j++) w[j] = MathF.FusedMultiplyAdd(-learningRate, MathF.FusedMultiplyAdd(l2, w[j], g[j]), w[j]);
         }
     }
 

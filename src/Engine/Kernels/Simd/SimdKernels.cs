@@ -60,6 +60,21 @@ internal sealed class SimdKernels : IKernels
     public void Gemm(Transpose transA, Transpose transB, ReadOnlyMatrixView a, ReadOnlyMatrixView b, MatrixView c, bool accumulate) =>
         _gemm.Multiply(transA, transB, a, b, c, accumulate);
 
+    public void GemmSgdUpdate(Transpose transA, Transpose transB, ReadOnlyMatrixView a, ReadOnlyMatrixView b, MatrixView weights, float learningRate, float l2)
+    {
+        if (_gemm.MultiplyIntoSgdUpdate(transA, transB, a, b, weights, learningRate, l2)) return;
+        // Shapes the fused epilogue does not take (K past one block, the narrow N ≤ 16 kernel): the product into a
+        // scratch matrix (sized once), then the update row by row.
+        var (m, n, _) = GemmShape.Resolve(transA, transB, a, b, weights);
+        if (_gradientScratch.Length < m * n) _gradientScratch = new float[m * n];
+        var g = new MatrixView(_gradientScratch.AsSpan(0, m * n), m, n);
+        _gemm.Multiply(transA, transB, a, b, g, accumulate: false);
+        if (weights.Stride == n) SgdUpdate(weights.Data[..(m * n)], g.Data, learningRate, l2);
+        else for (int i = 0; i < m; i++) _ew.Sgd(weights.Row(i), g.Row(i), learningRate, l2);
+    }
+
+    float[] _gradientScratch = [];
+
     public void AddBiasToRows(MatrixView z, ReadOnlySpan<float> bias)
     {
         Shape.Require(bias.Length == z.Cols, $"bias has {bias.Length} entries for {z.Cols} columns");
