@@ -19,7 +19,7 @@ internal static unsafe class Prefetch
 
     /// <summary>Every 64-byte line that [p, p + length) touches: counted from p's line, not from p, so that a row
     /// that does not start on a line boundary gets its last line too.</summary>
-    static void Lines(byte* p, int length)
+    public static void Lines(byte* p, int length)
     {
         if (!Sse.IsSupported || length <= 0) return;
         byte* line = (byte*)((nint)p & ~(nint)63), end = p + length;
