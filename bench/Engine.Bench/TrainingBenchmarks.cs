@@ -89,5 +89,8 @@ public class EpochBenchmarks
     public double TrainEpoch() => _trainer.RunEpoch(_train, ++_epoch).MeanLoss;
 
     [Benchmark]
-    public float Inference10k() => Evaluator.Predict(_network, _kernels, _inference, batchSize: 1000)[0];
+    public float Inference10k() => Evaluator.Predict(_network, _kernels, _inference, batchSize: 1000, _workspaces)[0];
+
+    // Kept between calls, as a Classifier keeps them: repeated predictions reuse their buffers.
+    readonly InferenceWorkspaces _workspaces = new();
 }

@@ -35,6 +35,7 @@ public sealed class Classifier : IDisposable
     readonly IKernels _kernels;
     // Serializes calls: the backend and the step buffers are shared by every call on this instance.
     readonly Lock _gate = new();
+    readonly InferenceWorkspaces _inference = new(); // reused by every Evaluate and Predict (under _gate)
     // TrainStep's state, kept for the last batch size so repeated steps allocate nothing.
     Trainer? _stepTrainer;
     OptimizerState? _stepOptimizer;
@@ -210,14 +211,14 @@ public sealed class Classifier : IDisposable
     public EvaluationResult Evaluate(Dataset data)
     {
         Dataset scaled = Scaling.Apply(data);
-        lock (_gate) return Evaluator.Evaluate(_network, _kernels, scaled);
+        lock (_gate) return Evaluator.Evaluate(_network, _kernels, scaled, workspaces: _inference);
     }
 
     /// <summary>Class probabilities, (data.Count × ClassCount) row-major, for raw data with or without labels.</summary>
     public float[] PredictProbabilities(Dataset data)
     {
         Dataset scaled = Scaling.Apply(data);
-        lock (_gate) return Evaluator.Predict(_network, _kernels, scaled);
+        lock (_gate) return Evaluator.Predict(_network, _kernels, scaled, workspaces: _inference);
     }
 
     /// <summary>Class probabilities for <paramref name="rows"/> raw examples stored row-major in <paramref name="features"/>.</summary>
@@ -227,7 +228,7 @@ public sealed class Classifier : IDisposable
             throw new EngineException($"{features.Length} feature values do not make {rows} rows of {InputWidth}");
         var scaled = new float[features.Length]; // one copy: scaled straight from the caller's span
         Scaling.ApplyRows(features, scaled, InputWidth);
-        lock (_gate) return Evaluator.Predict(_network, _kernels, new Dataset(scaled, null, rows, InputWidth, "input"));
+        lock (_gate) return Evaluator.Predict(_network, _kernels, new Dataset(scaled, null, rows, InputWidth, "input"), workspaces: _inference);
     }
 
     /// <summary>The most probable class of each example (the first one on ties).</summary>

@@ -62,15 +62,16 @@ internal static class Evaluator
 {
     public const int DefaultBatch = 1000;
 
-    /// <summary>Evaluates on a scaled, labelled dataset.</summary>
-    public static EvaluationResult Evaluate(Network network, IKernels kernels, Dataset data, int batchSize = DefaultBatch)
+    /// <summary>Evaluates on a scaled, labelled dataset (with <paramref name="workspaces"/> kept from earlier calls, if given).</summary>
+    public static EvaluationResult Evaluate(Network network, IKernels kernels, Dataset data, int batchSize = DefaultBatch,
+        InferenceWorkspaces? workspaces = null)
     {
         Trainer.CheckLabelled(data, network);
         int k = network.ClassCount;
         var confusion = new int[k][];
         for (int c = 0; c < k; c++) confusion[c] = new int[k];
         double lossSum = 0;
-        ForEachBatch(network, kernels, data, batchSize, (start, probabilities, loss) =>
+        ForEachBatch(network, kernels, data, batchSize, workspaces ?? new(), (start, probabilities, loss) =>
         {
             lossSum += loss;
             for (int r = 0; r < probabilities.Rows; r++)
@@ -79,19 +80,21 @@ internal static class Evaluator
         return new EvaluationResult(confusion, lossSum / data.Count);
     }
 
-    /// <summary>Class probabilities (Count, ClassCount) for a scaled dataset, labelled or not.</summary>
-    public static float[] Predict(Network network, IKernels kernels, Dataset data, int batchSize = DefaultBatch)
+    /// <summary>Class probabilities (Count, ClassCount) for a scaled dataset, labelled or not (with <paramref name="workspaces"/> kept from earlier calls, if given).</summary>
+    public static float[] Predict(Network network, IKernels kernels, Dataset data, int batchSize = DefaultBatch,
+        InferenceWorkspaces? workspaces = null)
     {
+        workspaces ??= new();
         if (data.Width != network.InputWidth)
             throw new EngineException($"{data.Source}: {data.Width} features per example, the model takes {network.InputWidth}");
         int k = network.ClassCount;
         var result = new float[(long)data.Count * k];
         if (kernels is SimdKernels { Threads: > 1 } simd && Math.Min(batchSize, data.Count) >= 2 * RowParallelForward.MinRowsPerPart)
         {
-            new RowParallelForward(network, simd, data, batchSize, result).Run();
+            new RowParallelForward(network, simd, data, batchSize, result, workspaces).Run();
             return result;
         }
-        ForEachBatch(network, kernels, data, batchSize, (start, probabilities, _) =>
+        ForEachBatch(network, kernels, data, batchSize, workspaces, (start, probabilities, _) =>
         {
             for (int r = 0; r < probabilities.Rows; r++)
                 probabilities.Row(r).CopyTo(result.AsSpan((start + r) * k, k));
@@ -119,7 +122,7 @@ internal static class Evaluator
         readonly Workspace[] _workspaces;
         int _start, _rows;
 
-        public RowParallelForward(Network network, SimdKernels simd, Dataset data, int batchSize, float[] result)
+        public RowParallelForward(Network network, SimdKernels simd, Dataset data, int batchSize, float[] result, InferenceWorkspaces workspaces)
         {
             (_network, _simd, _data, _result) = (network, simd, data, result);
             _batch = Math.Max(1, Math.Min(batchSize, data.Count));
@@ -127,7 +130,7 @@ internal static class Evaluator
             _workspaces = new Workspace[parts];
             for (int p = 0; p < parts; p++)
             {
-                _workspaces[p] = new Workspace(network, _batch, forTraining: false); // a short last batch may run as one part
+                _workspaces[p] = workspaces.For(network, p, _batch); // a short last batch may run as one part
                 simd.PartKernels(p); // made here, not racing inside the parts
             }
         }
@@ -155,10 +158,11 @@ internal static class Evaluator
 
     delegate void BatchResult(int start, ReadOnlyMatrixView probabilities, double lossSum);
 
-    static void ForEachBatch(Network network, IKernels kernels, Dataset data, int batchSize, BatchResult onBatch, bool useLabels = true)
+    static void ForEachBatch(Network network, IKernels kernels, Dataset data, int batchSize, InferenceWorkspaces workspaces, BatchResult onBatch,
+        bool useLabels = true)
     {
         int batch = Math.Max(1, Math.Min(batchSize, data.Count));
-        var workspace = new Workspace(network, batch, forTraining: false);
+        var workspace = workspaces.For(network, 0, batch);
         int d = data.Width;
         for (int start = 0; start < data.Count; start += batch)
         {
