@@ -204,11 +204,14 @@ internal sealed unsafe class PackedGemm : IParallelWork
                 for (int ic = rowStart; ic < rowEnd; ic += MC)
                 {
                     int mc = Math.Min(MC, rowEnd - ic);
-                    PackA(packedA, ic, mc, pc, kc, MR);
-                    // While this block computes, its micro-kernel calls take turns fetching the next block's rows of A
-                    // towards L2, so that PackA finds them there: inference streams A from DRAM (engine bench,
-                    // 1000x128x784 in the inference pass: 95–99 → 103–105 GFLOP/s together with PackA's own prefetch).
-                    int nextRows = !_transA ? Math.Min(MC, rowEnd - ic - mc) : 0, calls = (nc + NR - 1) / NR * ((mc + MR - 1) / MR), call = 0;
+                    // Few column panels (the network's N = 128) make a block's compute short next to fetching A's rows,
+                    // which inference streams from DRAM: fetch ahead then. (engine bench, 1000x128x784 in the inference
+                    // pass: 95–99 → 103–105 GFLOP/s. With many panels, as in large squares, A is reused long enough
+                    // for the hardware, and the extra lines in L2 cost 2–3 %: no prefetch there.)
+                    bool streamA = !_transA && nc <= 4 * NR;
+                    PackA(packedA, ic, mc, pc, kc, MR, prefetchNext: streamA);
+                    // While this block computes, its micro-kernel calls take turns fetching the next block's rows.
+                    int nextRows = streamA ? Math.Min(MC, rowEnd - ic - mc) : 0, calls = (nc + NR - 1) / NR * ((mc + MR - 1) / MR), call = 0;
                     for (int jr = 0; jr < nc; jr += NR)
                     {
                         int nr = Math.Min(NR, nc - jr);
@@ -322,7 +325,7 @@ internal sealed unsafe class PackedGemm : IParallelWork
 
     /// <summary>op(A)[ic..ic+mc, pc..pc+kc] → micro-panels of MR rows: panel p holds kc steps of MR floats.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    void PackA(float* dst, int ic, int mc, int pc, int kc, int MR)
+    void PackA(float* dst, int ic, int mc, int pc, int kc, int MR, bool prefetchNext)
     {
         for (int ir = 0; ir < mc; ir += MR)
         {
@@ -334,10 +337,10 @@ internal sealed unsafe class PackedGemm : IParallelWork
                 int k = 0;
                 float* src = _a + (long)(ic + ir) * _lda + pc;
                 // The next 8 rows (in this block or the next), one cache line per row every 16 floats, one panel ahead
-                // of use: inference streams A from DRAM, and rows a few dozen lines long (49 for 784 inputs) give the
-                // hardware prefetcher too little to lock on to.
+                // of use when A streams from DRAM: rows a few dozen lines long (49 for 784 inputs) give the hardware
+                // prefetcher too little to lock on to.
                 float* next = src + 8L * _lda;
-                bool ahead = Sse.IsSupported && ic + ir + 16 <= _m;
+                bool ahead = prefetchNext && Sse.IsSupported && ic + ir + 16 <= _m;
                 for (; k + 8 <= kc; k += 8)
                 {
                     if (ahead && (k & 15) == 0)
