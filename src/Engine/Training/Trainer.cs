@@ -165,9 +165,9 @@ internal sealed class Trainer
                 x = new ReadOnlyMatrixView(_batchInput.AsSpan(0, rows * d), rows, d);
                 y = _batchLabels.AsSpan(0, rows);
             }
-            // The next batch's rows are scattered over the whole set: Step starts fetching them before its update,
-            // late enough that the step's own working set (weights, gradients, packed panels) does not push them
-            // out of L2 again, early enough that the gather after the step finds them there.
+            // The next batch's rows are scattered over the whole set: Step starts fetching them after its forward pass
+            // (SGD) or its backward pass (optimizers with state), late enough that the step's own working set (weights,
+            // gradients, packed panels) does not push them out of L2 again, early enough that the gather finds them there.
             _prefetch = order is null ? default : (train, bytes, order.AsMemory(Math.Min(n, start + batch), Math.Min(n, start + 2 * batch) - Math.Min(n, start + batch)));
             double loss = Step(x, y);
             here = new TrainingCursor(here.Epoch, here.Step + 1, here.LossSum + loss, here.Correct + LastStepCorrect);
