@@ -107,7 +107,7 @@ internal sealed unsafe class PackedGemm : IParallelWork
     {
         var (m, n, k) = GemmShape.Resolve(transA, transB, a, b, weights);
         if (k == 0 || k > _bs.KC || (_isa == InstructionSet.Avx512 && n <= Vector512<float>.Count && transB == Transpose.No)) return false;
-        if (m == 0) return true;
+        if (m == 0 || n == 0) return true;
         using var _ = _busy.Enter();
         fixed (float* pa = a.Data, pb = b.Data, pw = weights.Data)
         {
