@@ -24,11 +24,11 @@ public class GemmSgdUpdateTests
     static readonly Transpose[] Both = [Transpose.No, Transpose.Yes];
 
     /// <summary>(M, N, K): the network's weight gradients (784×128 from batch 32, 128×10), odd and prime shapes,
-    /// tiles with edges, N ≤ 16, and K = 1100 (past every instruction set's KC block).</summary>
+    /// tiles with edges, N ≤ 16, K = 1100 (past every instruction set's KC block) and K = 0 (a step with a zero gradient).</summary>
     static readonly (int M, int N, int K)[] Shapes =
     [
         (784, 128, 32), (128, 10, 32), (1, 1, 1), (7, 33, 5), (37, 64, 48), (101, 17, 13), (9, 16, 31), (64, 15, 7),
-        (13, 97, 300), (40, 40, 1100), (3, 200, 2),
+        (13, 97, 300), (40, 40, 1100), (3, 200, 2), (5, 9, 0), (6, 40, 0),
     ];
 
     static IEnumerable<(Transpose TA, Transpose TB, int M, int N, int K, int Pad)> Cases() =>

@@ -45,15 +45,13 @@ internal sealed class ReferenceKernels : IKernels
         Span<float> g = n <= 4096 ? stackalloc float[n] : new float[n];
         for (int i = 0; i < m; i++)
         {
-            // Row i of G exactly as Gemm computes it (same loops), then SgdUpdate's formula on row i of the weights.
-            g.Clear();
-            for (int p = 0; p < k; p++)
-            {
-                float aip = transA == Transpose.No ? a[i, p] : a[p, i];
-                for (int j = 0; j < n; j++) g[j] = MathF.FusedMultiplyAdd(aip, transB == Transpose.No ? b[p, j] : b[j, p], g[j]);
-            }
-            Span<float> w = weights.Row(i);
-            for (int j = 0; j < n; j++) w[j] = MathF.FusedMultiplyAdd(-learningRate, MathF.FusedMultiplyAdd(l2, w[j], g[j]), w[j]);
+            // Row i of G by Gemm itself (row i of op(A) is a 1×K view: a row of A, or a column of the stored Aᵀ),
+            // then SgdUpdate on row i of the weights: the definition, one row of G at a time.
+            ReadOnlyMatrixView aRow = transA == Transpose.No
+                ? new ReadOnlyMatrixView(a.Row(i), 1, k)
+                : new ReadOnlyMatrixView(a.Data[Math.Min(i, a.Data.Length)..], k, 1, a.Stride); // K = 0: an empty A
+            Gemm(transA, transB, aRow, b, new MatrixView(g, 1, n), accumulate: false);
+            SgdUpdate(weights.Row(i), g, learningRate, l2);
         }
     }
 

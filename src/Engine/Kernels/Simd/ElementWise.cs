@@ -156,18 +156,22 @@ internal sealed unsafe class ElementWise<TVec> : IElementWise where TVec : struc
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Sgd(Span<float> weights, ReadOnlySpan<float> gradient, float learningRate, float l2)
     {
-        fixed (float* w = weights, g = gradient)
+        fixed (float* w = weights, g = gradient) Sgd(w, g, weights.Length, learningRate, l2);
+    }
+
+    /// <summary>w = fma(−lr, fma(l2, w, g), w) over n elements; also the GEMM's fused SGD epilogue, tile row by tile row.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Sgd(float* w, float* g, int n, float learningRate, float l2)
+    {
+        int j = 0;
+        var minusLr = TVec.Broadcast(-learningRate);
+        var lambda = TVec.Broadcast(l2);
+        for (; j + W <= n; j += W)
         {
-            int n = weights.Length, j = 0;
-            var minusLr = TVec.Broadcast(-learningRate);
-            var lambda = TVec.Broadcast(l2);
-            for (; j + W <= n; j += W)
-            {
-                var wj = TVec.Load(w + j);
-                TVec.Store(TVec.Fma(minusLr, TVec.Fma(lambda, wj, TVec.Load(g + j)), wj), w + j);
-            }
-            for (; j < n; j++) w[j] = MathF.FusedMultiplyAdd(-learningRate, MathF.FusedMultiplyAdd(l2, w[j], g[j]), w[j]);
+            var wj = TVec.Load(w + j);
+            TVec.Store(TVec.Fma(minusLr, TVec.Fma(lambda, wj, TVec.Load(g + j)), wj), w + j);
         }
+        for (; j < n; j++) w[j] = MathF.FusedMultiplyAdd(-learningRate, MathF.FusedMultiplyAdd(l2, w[j], g[j]), w[j]);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

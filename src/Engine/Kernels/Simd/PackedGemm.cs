@@ -252,22 +252,11 @@ internal sealed unsafe class PackedGemm : IParallelWork
         }
     }
 
-    /// <summary>w ← fma(−lr, fma(l2, w, g), w) on an mr×nr tile: per lane the operations of SgdUpdate's kernels.</summary>
+    /// <summary>SgdUpdate's step on an mr×nr tile of weights from the gradient tile g, row by row.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     void SgdStep<TVec>(float* g, int ldg, float* w, int ldw, int mr, int nr) where TVec : struct, IVec<TVec>
     {
-        float learningRate = _learningRate, l2 = _l2;
-        TVec minusRate = TVec.Broadcast(-learningRate), decay = TVec.Broadcast(l2);
-        for (int r = 0; r < mr; r++, g += ldg, w += ldw)
-        {
-            int j = 0;
-            for (; j + TVec.Count <= nr; j += TVec.Count)
-            {
-                TVec weight = TVec.Load(w + j);
-                TVec.Store(TVec.Fma(minusRate, TVec.Fma(decay, weight, TVec.Load(g + j)), weight), w + j);
-            }
-            for (; j < nr; j++) w[j] = MathF.FusedMultiplyAdd(-learningRate, MathF.FusedMultiplyAdd(l2, w[j], g[j]), w[j]);
-        }
+        for (int r = 0; r < mr; r++, g += ldg, w += ldw) ElementWise<TVec>.Sgd(w, g, nr, _learningRate, _l2);
     }
 
     /// <summary>
