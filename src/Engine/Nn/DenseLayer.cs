@@ -28,34 +28,30 @@ internal readonly record struct DenseLayer(int FanIn, int FanOut, Activation Act
 
     /// <summary>
     /// Backward, given dL/da in <paramref name="dOutput"/> (overwritten with dL/dz):
-    /// dz = da ⊙ f'(z); dW = xᵀ·dz; db = Σ_rows dz; dx = dz·Wᵀ (skipped for the first layer).
+    /// dz = da ⊙ f'(z); db = Σ_rows dz; dx = dz·Wᵀ (skipped for the first layer); dW = xᵀ·dz. With
+    /// <paramref name="sgd"/>, the SGD step follows, fused: W ← fma(−lr, fma(l2, W, dW), W) straight from the product
+    /// (dW is never stored) and b stepped without decay, after dx has used the weights before the step.
     /// </summary>
     /// <param name="dOutput">(B, fanOut): dL/da on entry, dL/dz on exit.</param>
     /// <param name="output">(B, fanOut): a from the forward pass.</param>
     /// <param name="input">(B, fanIn): x from the forward pass.</param>
     /// <param name="dInput">(B, fanIn): receives dL/dx; empty (0 rows) for the first layer.</param>
+    /// <param name="sgd">The step's learning rate and L2 factor, or null for gradients only.</param>
     public void Backward(IKernels kernels, MatrixView dOutput, ReadOnlyMatrixView output, ReadOnlyMatrixView input,
-        MatrixView dInput, Span<float> parameters, Span<float> gradients)
-    {
-        kernels.ActivationBackward(Activation, output, dOutput);                                                   // dz = da ⊙ f'(z)
-        kernels.Gemm(Transpose.Yes, Transpose.No, input, dOutput, Weights(gradients), accumulate: false);          // dW = xᵀ·dz
-        kernels.ColumnSums(dOutput, Bias(gradients));                                                              // db = Σ_rows dz
-        if (dInput.Rows > 0)
-            kernels.Gemm(Transpose.No, Transpose.Yes, dOutput, Weights(parameters), dInput, accumulate: false);    // dx = dz·Wᵀ
-    }
-
-    /// <summary>
-    /// <see cref="Backward"/> with the SGD step fused in: the same dz, db and dx (dx from the weights before the step),
-    /// then W ← fma(−lr, fma(l2, W, dW), W) straight from the product (dW is never stored) and b stepped without decay.
-    /// </summary>
-    public void BackwardSgd(IKernels kernels, MatrixView dOutput, ReadOnlyMatrixView output, ReadOnlyMatrixView input,
-        MatrixView dInput, Span<float> parameters, Span<float> gradients, float learningRate, float l2)
+        MatrixView dInput, Span<float> parameters, Span<float> gradients, (float LearningRate, float L2)? sgd = null)
     {
         kernels.ActivationBackward(Activation, output, dOutput);                                                   // dz = da ⊙ f'(z)
         kernels.ColumnSums(dOutput, Bias(gradients));                                                              // db = Σ_rows dz
         if (dInput.Rows > 0)
             kernels.Gemm(Transpose.No, Transpose.Yes, dOutput, Weights(parameters), dInput, accumulate: false);    // dx = dz·Wᵀ
-        kernels.GemmSgdUpdate(Transpose.Yes, Transpose.No, input, dOutput, Weights(parameters), learningRate, l2); // W −= lr·(xᵀ·dz + l2·W)
-        kernels.SgdUpdate(Bias(parameters), Bias(gradients), learningRate, 0f);                                    // b −= lr·db
+        if (sgd is var (learningRate, l2))
+        {
+            kernels.GemmSgdUpdate(Transpose.Yes, Transpose.No, input, dOutput, Weights(parameters), learningRate, l2); // W −= lr·(xᵀ·dz + l2·W)
+            kernels.SgdUpdate(Bias(parameters), Bias(gradients), learningRate, 0f);                                    // b −= lr·db
+        }
+        else
+        {
+            kernels.Gemm(Transpose.Yes, Transpose.No, input, dOutput, Weights(gradients), accumulate: false);          // dW = xᵀ·dz
+        }
     }
 }

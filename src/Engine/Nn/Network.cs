@@ -94,21 +94,13 @@ internal sealed class Network
 
     /// <summary>
     /// Backward pass after <see cref="Forward"/> on the same input: writes the gradient of the batch-mean
-    /// cross-entropy, (1/rows)·Σ_examples ∂CE/∂θ, into the workspace's gradient arena. The L2 term is
-    /// applied by the optimiser.
+    /// cross-entropy, (1/rows)·Σ_examples ∂CE/∂θ, into the workspace's gradient arena; the L2 term is applied by the
+    /// optimiser. With <paramref name="sgd"/>, the SGD step (λ on weights only) is fused in layer by layer
+    /// (<see cref="DenseLayer.Backward"/>): the parameters end with the bits of the gradients followed by SgdUpdate on
+    /// every tensor, but the weight gradients are never stored (that part of the arena is left as it was).
     /// </summary>
-    public void Backward(IKernels kernels, ReadOnlyMatrixView input, ReadOnlySpan<int> labels, Workspace workspace) =>
-        BackwardCore(kernels, input, labels, workspace, sgd: null);
-
-    /// <summary>
-    /// <see cref="Backward"/> and then an SGD step (λ on weights only), fused layer by layer (<see cref="DenseLayer.BackwardSgd"/>):
-    /// the parameters end with the bits of Backward followed by SgdUpdate on every tensor, but the weight gradients are
-    /// never stored (the workspace's weight-gradient arena is left as it was).
-    /// </summary>
-    public void BackwardSgd(IKernels kernels, ReadOnlyMatrixView input, ReadOnlySpan<int> labels, Workspace workspace, float learningRate, float l2) =>
-        BackwardCore(kernels, input, labels, workspace, (learningRate, l2));
-
-    void BackwardCore(IKernels kernels, ReadOnlyMatrixView input, ReadOnlySpan<int> labels, Workspace workspace, (float LearningRate, float L2)? sgd)
+    public void Backward(IKernels kernels, ReadOnlyMatrixView input, ReadOnlySpan<int> labels, Workspace workspace,
+        (float LearningRate, float L2)? sgd = null)
     {
         int rows = input.Rows;
         workspace.CheckFits(this, rows);
@@ -121,10 +113,7 @@ internal sealed class Network
         {
             ReadOnlyMatrixView x = l == 0 ? input : workspace.Activation(l - 1, rows);
             MatrixView dx = l == 0 ? default : workspace.Delta(l - 1, rows);
-            if (sgd is var (learningRate, l2))
-                _layers[l].BackwardSgd(kernels, workspace.Delta(l, rows), workspace.Activation(l, rows), x, dx, Parameters, workspace.Gradients, learningRate, l2);
-            else
-                _layers[l].Backward(kernels, workspace.Delta(l, rows), workspace.Activation(l, rows), x, dx, Parameters, workspace.Gradients);
+            _layers[l].Backward(kernels, workspace.Delta(l, rows), workspace.Activation(l, rows), x, dx, Parameters, workspace.Gradients, sgd);
         }
     }
 }

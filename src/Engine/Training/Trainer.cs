@@ -196,7 +196,7 @@ internal sealed class Trainer
         {
             // SGD steps each weight matrix as its gradient product leaves the GEMM: no gradient stored and read back.
             PrefetchNextBatch();
-            _network.BackwardSgd(_kernels, x, y, _workspace, _learningRate, _options.L2);
+            _network.Backward(_kernels, x, y, _workspace, sgd: (_learningRate, _options.L2));
             _optimizer.CountStep();
         }
         else
