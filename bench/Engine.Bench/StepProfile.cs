@@ -83,6 +83,10 @@ static class StepProfile
         public sealed class Entry { public long Ticks, Calls, Flops; }
         public Dictionary<string, Entry> Entries { get; } = [];
         public string Name => inner.Name;
+        // The same parallel path as the wrapped backend; the parts' own kernel calls are the inner backend's, untimed.
+        public int Parallelism => inner.Parallelism;
+        void IKernels.RunParts(IParallelWork work, int parts) => inner.RunParts(work, parts);
+        IKernels IKernels.PartKernels(int part) => inner.PartKernels(part);
 
         public void Reset() => Entries.Clear();
 

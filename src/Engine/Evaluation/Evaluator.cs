@@ -1,6 +1,5 @@
 using Engine.Data;
 using Engine.Kernels;
-using Engine.Kernels.Simd;
 using Engine.Nn;
 using Engine.Numerics;
 using Engine.Training;
@@ -89,9 +88,9 @@ internal static class Evaluator
             throw new EngineException($"{data.Source}: {data.Width} features per example, the model takes {network.InputWidth}");
         int k = network.ClassCount;
         var result = new float[(long)data.Count * k];
-        if (kernels is SimdKernels { Threads: > 1 } simd && Math.Min(batchSize, data.Count) >= 2 * RowParallelForward.MinRowsPerPart)
+        if (kernels.Parallelism > 1 && Math.Min(batchSize, data.Count) >= 2 * RowParallelForward.MinRowsPerPart)
         {
-            new RowParallelForward(network, simd, data, batchSize, result, workspaces).Run();
+            new RowParallelForward(network, kernels, data, batchSize, result, workspaces).Run();
             return result;
         }
         ForEachBatch(network, kernels, data, batchSize, workspaces, (start, probabilities, _) =>
@@ -115,23 +114,23 @@ internal static class Evaluator
         public const int MinRowsPerPart = 16;
 
         readonly Network _network;
-        readonly SimdKernels _simd;
+        readonly IKernels _kernels;
         readonly Dataset _data;
         readonly int _batch;
         readonly float[] _result;
         readonly Workspace[] _workspaces;
         int _start, _rows;
 
-        public RowParallelForward(Network network, SimdKernels simd, Dataset data, int batchSize, float[] result, InferenceWorkspaces workspaces)
+        public RowParallelForward(Network network, IKernels kernels, Dataset data, int batchSize, float[] result, InferenceWorkspaces workspaces)
         {
-            (_network, _simd, _data, _result) = (network, simd, data, result);
+            (_network, _kernels, _data, _result) = (network, kernels, data, result);
             _batch = Math.Max(1, Math.Min(batchSize, data.Count));
-            int parts = simd.Threads;
+            int parts = kernels.Parallelism;
             _workspaces = new Workspace[parts];
             for (int p = 0; p < parts; p++)
             {
                 _workspaces[p] = workspaces.For(network, p, _batch); // a short last batch may run as one part
-                simd.PartKernels(p); // made here, not racing inside the parts
+                kernels.PartKernels(p); // made here, not racing inside the parts
             }
         }
 
@@ -140,7 +139,7 @@ internal static class Evaluator
             for (_start = 0; _start < _data.Count; _start += _batch)
             {
                 _rows = Math.Min(_batch, _data.Count - _start);
-                _simd.RunParts(this, Math.Min(_simd.Threads, Math.Max(1, _rows / MinRowsPerPart)));
+                _kernels.RunParts(this, Math.Min(_kernels.Parallelism, Math.Max(1, _rows / MinRowsPerPart)));
             }
         }
 
@@ -150,7 +149,7 @@ internal static class Evaluator
             if (from >= to) return;
             int d = _data.Width, k = _network.ClassCount, rows = to - from;
             var x = new ReadOnlyMatrixView(_data.Features.AsSpan(from * d, rows * d), rows, d);
-            _network.Forward(_simd.PartKernels(part), x, default, _workspaces[part]);
+            _network.Forward(_kernels.PartKernels(part), x, default, _workspaces[part]);
             ReadOnlyMatrixView probabilities = _workspaces[part].Probabilities(rows);
             for (int r = 0; r < rows; r++) probabilities.Row(r).CopyTo(_result.AsSpan((from + r) * k, k));
         }

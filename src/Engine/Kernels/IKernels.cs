@@ -15,6 +15,22 @@ public interface IKernels : IDisposable
     /// <summary>Backend name as given to <c>--backend</c>.</summary>
     string Name { get; }
 
+    /// <summary>How many parts <see cref="RunParts"/> runs side by side: the backend's threads (1 for the reference).</summary>
+    int Parallelism => 1;
+
+    /// <summary>
+    /// Runs parts 0..parts−1 of <paramref name="work"/> (parts ≤ <see cref="Parallelism"/>) and returns when all are done.
+    /// This is how callers above the kernels (row-parallel inference) use the backend's threads without knowing its type,
+    /// so a wrapped backend takes the same path. A part may use only <see cref="PartKernels"/> of its own number.
+    /// </summary>
+    internal void RunParts(IParallelWork work, int parts)
+    {
+        for (int part = 0; part < parts; part++) work.Execute(part, parts);
+    }
+
+    /// <summary>Single-threaded kernels for part <paramref name="part"/> of a <see cref="RunParts"/> run, with buffers of their own.</summary>
+    internal IKernels PartKernels(int part) => this;
+
     /// <summary>
     /// C = op(A)·op(B), or C += op(A)·op(B) when <paramref name="accumulate"/>. op(A) is M×K, op(B) is K×N,
     /// C is M×N. Every C element is updated <c>acc = fma(a[i,k], b[k,j], acc)</c> for k = 0..K-1 in order,

@@ -1,3 +1,4 @@
+using Engine.Kernels;
 using Engine.Kernels.Simd;
 
 namespace Engine.Tests.Simd;

@@ -58,11 +58,7 @@ internal sealed class ReferenceKernels : IKernels
     public void AddBiasToRows(MatrixView z, ReadOnlySpan<float> bias)
     {
         Shape.Require(bias.Length == z.Cols, $"bias has {bias.Length} entries for {z.Cols} columns");
-        for (int i = 0; i < z.Rows; i++)
-        {
-            Span<float> row = z.Row(i);
-            for (int j = 0; j < row.Length; j++) row[j] += bias[j];
-        }
+        for (int i = 0; i < z.Rows; i++) Map(new AddOperator(), z.Row(i), bias, z.Row(i));
     }
 
     public void ActivationForward(Activation activation, MatrixView z)
@@ -73,9 +69,9 @@ internal sealed class ReferenceKernels : IKernels
             switch (activation)
             {
                 case Activation.Identity: break;
-                case Activation.Tanh: for (int j = 0; j < row.Length; j++) row[j] = ScalarMath.Tanh(row[j]); break;
-                case Activation.Relu: for (int j = 0; j < row.Length; j++) row[j] = ScalarMath.Relu(row[j]); break;
-                case Activation.Sigmoid: for (int j = 0; j < row.Length; j++) row[j] = ScalarMath.Sigmoid(row[j]); break;
+                case Activation.Tanh: Map(new TanhOperator(), row, row); break;
+                case Activation.Relu: Map(new ReluOperator(), row, row); break;
+                case Activation.Sigmoid: Map(new SigmoidOperator(), row, row); break;
                 default: throw new ArgumentOutOfRangeException(nameof(activation));
             }
         }
@@ -91,12 +87,9 @@ internal sealed class ReferenceKernels : IKernels
             switch (activation)
             {
                 case Activation.Identity: break;
-                // d tanh(z)/dz = 1 − tanh²(z) = 1 − a²
-                case Activation.Tanh: for (int j = 0; j < g.Length; j++) g[j] *= MathF.FusedMultiplyAdd(-a[j], a[j], 1f); break;
-                // d relu(z)/dz = [z > 0] = [a > 0]
-                case Activation.Relu: for (int j = 0; j < g.Length; j++) g[j] = a[j] > 0f ? g[j] : 0f; break;
-                // d σ(z)/dz = σ(z)(1 − σ(z)) = a(1 − a)
-                case Activation.Sigmoid: for (int j = 0; j < g.Length; j++) g[j] *= a[j] * (1f - a[j]); break;
+                case Activation.Tanh: Map(new TanhGradientOperator(), a, g, g); break;
+                case Activation.Relu: Map(new ReluGradientOperator(), a, g, g); break;
+                case Activation.Sigmoid: Map(new SigmoidGradientOperator(), a, g, g); break;
                 default: throw new ArgumentOutOfRangeException(nameof(activation));
             }
         }
@@ -114,13 +107,10 @@ internal sealed class ReferenceKernels : IKernels
             // Subtracting the row max keeps every exponent ≤ 0: no overflow, same probabilities.
             float max = float.NegativeInfinity;
             for (int j = 0; j < z.Length; j++) max = MathF.Max(max, z[j]);
+            Map(new ShiftedExpOperator(max), z, p);
             float sum = 0f;
-            for (int j = 0; j < z.Length; j++)
-            {
-                p[j] = ScalarMath.Exp(z[j] - max);
-                sum += p[j];
-            }
-            for (int j = 0; j < p.Length; j++) p[j] /= sum;
+            for (int j = 0; j < p.Length; j++) sum += p[j];
+            Map(new DivideOperator(sum), p, p);
             // −log softmax(z)[y] = log Σ e^{z_j − max} − (z_y − max); exact even when p_y underflows.
             if (!labels.IsEmpty) lossSum += MathF.Log(sum) - (z[labels[i]] - max);
         }
@@ -131,12 +121,13 @@ internal sealed class ReferenceKernels : IKernels
     {
         Shape.Require(labels.Length == probabilities.Rows, $"{labels.Length} labels for {probabilities.Rows} rows");
         Shape.Require(dLogits.Rows == probabilities.Rows && dLogits.Cols == probabilities.Cols, "dLogits shape differs from probabilities");
+        var op = new ScaleOperator(scale);
         for (int i = 0; i < probabilities.Rows; i++)
         {
-            ReadOnlySpan<float> p = probabilities.Row(i);
-            Span<float> d = dLogits.Row(i);
-            // ∂CE/∂z_j = p_j − [j == y]
-            for (int j = 0; j < p.Length; j++) d[j] = (j == labels[i] ? p[j] - 1f : p[j]) * scale;
+            // ∂CE/∂z_j = (p_j − [j == y]) · scale; a label outside the row changes nothing (callers validate labels first).
+            Map(op, probabilities.Row(i), dLogits.Row(i));
+            int y = labels[i];
+            if ((uint)y < (uint)probabilities.Cols) dLogits[i, y] = op.AtLabel(probabilities[i, y]);
         }
     }
 
@@ -144,50 +135,54 @@ internal sealed class ReferenceKernels : IKernels
     {
         Shape.Require(sums.Length == m.Cols, $"{sums.Length} sums for {m.Cols} columns");
         sums.Clear();
-        for (int i = 0; i < m.Rows; i++)
-        {
-            ReadOnlySpan<float> row = m.Row(i);
-            for (int j = 0; j < row.Length; j++) sums[j] += row[j];
-        }
+        for (int i = 0; i < m.Rows; i++) Map(new AddOperator(), sums, m.Row(i), sums);
     }
 
     public void BytesToFloats(ReadOnlySpan<byte> source, Span<float> destination, float divisor)
     {
         Shape.Require(destination.Length == source.Length, "source and destination lengths differ");
-        for (int i = 0; i < source.Length; i++) destination[i] = source[i] / divisor;
+        var op = new DivideOperator(divisor);
+        for (int i = 0; i < source.Length; i++) destination[i] = op.Invoke(source[i]);
     }
 
     public void SgdUpdate(Span<float> weights, ReadOnlySpan<float> gradient, float learningRate, float l2)
     {
         Shape.Require(weights.Length == gradient.Length, "weights and gradient lengths differ");
-        for (int i = 0; i < weights.Length; i++)
-            weights[i] = MathF.FusedMultiplyAdd(-learningRate, MathF.FusedMultiplyAdd(l2, weights[i], gradient[i]), weights[i]);
+        Update(new SgdRule(learningRate, l2), weights, gradient, default, default);
     }
 
     public void MomentumUpdate(Span<float> weights, ReadOnlySpan<float> gradient, Span<float> velocity, float learningRate, float l2, float momentum, bool nesterov)
     {
         Shape.Require(weights.Length == gradient.Length && weights.Length == velocity.Length, "weights, gradient and velocity lengths differ");
-        for (int i = 0; i < weights.Length; i++)
-        {
-            float d = MathF.FusedMultiplyAdd(l2, weights[i], gradient[i]);
-            float v = velocity[i] = MathF.FusedMultiplyAdd(momentum, velocity[i], d);
-            float u = nesterov ? MathF.FusedMultiplyAdd(momentum, v, d) : v;
-            weights[i] = MathF.FusedMultiplyAdd(-learningRate, u, weights[i]);
-        }
+        Update(new MomentumRule(learningRate, l2, momentum, nesterov), weights, gradient, velocity, default);
     }
 
     public void AdamUpdate(Span<float> weights, ReadOnlySpan<float> gradient, Span<float> firstMoment, Span<float> secondMoment, in AdamStep step)
     {
         Shape.Require(weights.Length == gradient.Length && weights.Length == firstMoment.Length && weights.Length == secondMoment.Length,
                       "weights, gradient and moment lengths differ");
-        for (int i = 0; i < weights.Length; i++)
-        {
-            float w = weights[i] * step.Decay;
-            float d = MathF.FusedMultiplyAdd(step.L2, w, gradient[i]);
-            float m = firstMoment[i] = MathF.FusedMultiplyAdd(step.OneMinusBeta1, d - firstMoment[i], firstMoment[i]);
-            float v = secondMoment[i] = MathF.FusedMultiplyAdd(step.OneMinusBeta2 * d, d, step.Beta2 * secondMoment[i]);
-            float denominator = MathF.Sqrt(v) / step.SqrtBiasCorrection2 + step.Epsilon;
-            weights[i] = MathF.FusedMultiplyAdd(-step.StepSize, m / denominator, w);
-        }
+        Update(new AdamRule(step), weights, gradient, firstMoment, secondMoment);
+    }
+
+    // The plain loops that run a formula's scalar Invoke element by element: the specification of every element-wise kernel.
+
+    /// <summary>result[j] = op(x[j]); result may be x.</summary>
+    static void Map<TOp>(TOp op, ReadOnlySpan<float> x, Span<float> result) where TOp : struct, IUnaryOperator
+    {
+        for (int j = 0; j < x.Length; j++) result[j] = op.Invoke(x[j]);
+    }
+
+    /// <summary>result[j] = op(x[j], y[j]); result may be x or y.</summary>
+    static void Map<TOp>(TOp op, ReadOnlySpan<float> x, ReadOnlySpan<float> y, Span<float> result) where TOp : struct, IBinaryOperator
+    {
+        for (int j = 0; j < x.Length; j++) result[j] = op.Invoke(x[j], y[j]);
+    }
+
+    /// <summary>The rule on every parameter of a tensor and its state (empty spans for state the rule does not keep).</summary>
+    static void Update<TRule>(TRule rule, Span<float> w, ReadOnlySpan<float> g, Span<float> s1, Span<float> s2) where TRule : struct, IUpdateRule
+    {
+        float unused1 = 0, unused2 = 0;
+        for (int i = 0; i < w.Length; i++)
+            rule.Invoke(ref w[i], g[i], ref TRule.StateVectors >= 1 ? ref s1[i] : ref unused1, ref TRule.StateVectors >= 2 ? ref s2[i] : ref unused2);
     }
 }

@@ -256,7 +256,7 @@ internal sealed unsafe class PackedGemm : IParallelWork
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     void SgdStep<TVec>(float* g, int ldg, float* w, int ldw, int mr, int nr) where TVec : struct, IVec<TVec>
     {
-        for (int r = 0; r < mr; r++, g += ldg, w += ldw) ElementWise<TVec>.Sgd(w, g, nr, _learningRate, _l2);
+        for (int r = 0; r < mr; r++, g += ldg, w += ldw) ElementWise<TVec>.Update(new SgdRule(_learningRate, _l2), w, g, null, null, nr);
     }
 
     /// <summary>

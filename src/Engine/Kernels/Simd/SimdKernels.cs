@@ -28,10 +28,14 @@ internal sealed class SimdKernels : IKernels
         _gemm = new PackedGemm(isa, _pool);
         _ew = IElementWise.For(isa);
         _rows = new RowActivation(_ew);
-        _update = new UpdateSlices(_ew);
+        _sgd = new UpdateSlices<SgdRule>(_ew);
+        _momentum = new UpdateSlices<MomentumRule>(_ew);
+        _adam = new UpdateSlices<AdamRule>(_ew);
     }
 
-    readonly UpdateSlices _update;
+    readonly UpdateSlices<SgdRule> _sgd;
+    readonly UpdateSlices<MomentumRule> _momentum;
+    readonly UpdateSlices<AdamRule> _adam;
 
     readonly WorkerPool _pool;
     readonly RowActivation _rows;
@@ -48,14 +52,16 @@ internal sealed class SimdKernels : IKernels
     /// Single-threaded kernels of the same instruction set, one per part of a row-parallel run (<see cref="RunParts"/>):
     /// each has its own packing buffers, so the parts can run whole layers side by side. Made on first use.
     /// </summary>
-    internal SimdKernels PartKernels(int part)
+    public IKernels PartKernels(int part)
     {
         _parts ??= new SimdKernels[Threads];
         return _parts[part] ??= new SimdKernels(InstructionSet, 1);
     }
 
+    public int Parallelism => Threads;
+
     /// <summary>Runs <paramref name="work"/> in parts on this backend's threads (part 0 on the caller).</summary>
-    internal void RunParts(IParallelWork work, int parts) => _pool.Run(work, parts);
+    public void RunParts(IParallelWork work, int parts) => _pool.Run(work, parts);
 
     public void Gemm(Transpose transA, Transpose transB, ReadOnlyMatrixView a, ReadOnlyMatrixView b, MatrixView c, bool accumulate) =>
         _gemm.Multiply(transA, transB, a, b, c, accumulate);
@@ -70,7 +76,7 @@ internal sealed class SimdKernels : IKernels
         var g = new MatrixView(_gradientScratch.AsSpan(0, m * n), m, n);
         _gemm.Multiply(transA, transB, a, b, g, accumulate: false);
         if (weights.Stride == n) SgdUpdate(weights.Data[..(m * n)], g.Data, learningRate, l2);
-        else for (int i = 0; i < m; i++) _ew.Sgd(weights.Row(i), g.Row(i), learningRate, l2);
+        else for (int i = 0; i < m; i++) _ew.Update(new SgdRule(learningRate, l2), weights.Row(i), g.Row(i), default, default);
     }
 
     float[] _gradientScratch = [];
@@ -196,46 +202,44 @@ internal sealed class SimdKernels : IKernels
     public void SgdUpdate(Span<float> weights, ReadOnlySpan<float> gradient, float learningRate, float l2)
     {
         Shape.Require(weights.Length == gradient.Length, "weights and gradient lengths differ");
-        RunUpdate(new UpdateSlices.Rule(UpdateSlices.Kind.Sgd, learningRate, l2, 0, false, default), weights, gradient, default, default);
+        RunUpdate(_sgd, new SgdRule(learningRate, l2), weights, gradient, default, default);
     }
 
     public void MomentumUpdate(Span<float> weights, ReadOnlySpan<float> gradient, Span<float> velocity, float learningRate, float l2, float momentum, bool nesterov)
     {
         Shape.Require(weights.Length == gradient.Length && weights.Length == velocity.Length, "weights, gradient and velocity lengths differ");
-        RunUpdate(new UpdateSlices.Rule(UpdateSlices.Kind.Momentum, learningRate, l2, momentum, nesterov, default), weights, gradient, velocity, default);
+        RunUpdate(_momentum, new MomentumRule(learningRate, l2, momentum, nesterov), weights, gradient, velocity, default);
     }
 
     public void AdamUpdate(Span<float> weights, ReadOnlySpan<float> gradient, Span<float> firstMoment, Span<float> secondMoment, in AdamStep step)
     {
         Shape.Require(weights.Length == gradient.Length && weights.Length == firstMoment.Length && weights.Length == secondMoment.Length,
                       "weights, gradient and moment lengths differ");
-        RunUpdate(new UpdateSlices.Rule(UpdateSlices.Kind.Adam, 0, 0, 0, false, step), weights, gradient, firstMoment, secondMoment);
+        RunUpdate(_adam, new AdamRule(step), weights, gradient, firstMoment, secondMoment);
     }
 
-    unsafe void RunUpdate(in UpdateSlices.Rule rule, Span<float> weights, ReadOnlySpan<float> gradient, Span<float> first, Span<float> second)
+    unsafe void RunUpdate<TRule>(UpdateSlices<TRule> slices, in TRule rule, Span<float> weights, ReadOnlySpan<float> gradient, Span<float> first, Span<float> second)
+        where TRule : struct, IUpdateRule
     {
         fixed (float* w = weights, g = gradient, s1 = first, s2 = second)
         {
-            _update.Set(rule, w, g, s1, s2, weights.Length);
+            slices.Set(rule, w, g, s1, s2, weights.Length);
             // Element-wise, so any split gives the same bits; each thread updates the part of W whose gradient rows
             // it most likely computed (the weight-gradient GEMM splits the same way), which keeps them in its cache.
-            if (_pool.Threads == 1 || weights.Length < MinParallelActivation) _update.Execute(0, 1);
-            else _pool.Run(_update, _pool.Threads);
-            _update.Set(default, null, null, null, null, 0);
+            if (_pool.Threads == 1 || weights.Length < MinParallelActivation) slices.Execute(0, 1);
+            else _pool.Run(slices, _pool.Threads);
+            slices.Set(default, null, null, null, null, 0);
         }
     }
 
     /// <summary>An optimizer update of a slice of a tensor (and its state), as a part of a parallel run.</summary>
-    sealed unsafe class UpdateSlices(IElementWise ew) : IParallelWork
+    sealed unsafe class UpdateSlices<TRule>(IElementWise ew) : IParallelWork where TRule : struct, IUpdateRule
     {
-        public enum Kind { Sgd, Momentum, Adam }
-        public readonly record struct Rule(Kind Kind, float LearningRate, float L2, float Momentum, bool Nesterov, AdamStep Adam);
-
-        Rule _rule;
+        TRule _rule;
         float* _w, _g, _s1, _s2;
         int _length;
 
-        public void Set(in Rule rule, float* w, float* g, float* s1, float* s2, int length)
+        public void Set(in TRule rule, float* w, float* g, float* s1, float* s2, int length)
         {
             _rule = rule;
             _w = w; _g = g; _s1 = s1; _s2 = s2;
@@ -247,14 +251,9 @@ internal sealed class SimdKernels : IKernels
             // Slice boundaries on multiples of 64 floats (whole cache lines, whole vectors).
             long blocks = (_length + 63) / 64;
             int start = (int)Math.Min(_length, blocks * part / parts * 64), end = (int)Math.Min(_length, blocks * (part + 1) / parts * 64);
-            var w = new Span<float>(_w + start, end - start);
-            var g = new ReadOnlySpan<float>(_g + start, end - start);
-            switch (_rule.Kind)
-            {
-                case Kind.Sgd: ew.Sgd(w, g, _rule.LearningRate, _rule.L2); break;
-                case Kind.Momentum: ew.Momentum(w, g, new Span<float>(_s1 + start, end - start), _rule.LearningRate, _rule.L2, _rule.Momentum, _rule.Nesterov); break;
-                default: ew.Adam(w, g, new Span<float>(_s1 + start, end - start), new Span<float>(_s2 + start, end - start), _rule.Adam); break;
-            }
+            int n = end - start, stateN = TRule.StateVectors >= 1 ? n : 0, secondN = TRule.StateVectors >= 2 ? n : 0;
+            ew.Update(_rule, new Span<float>(_w + start, n), new ReadOnlySpan<float>(_g + start, n),
+                      new Span<float>(_s1 + start, stateN), new Span<float>(_s2 + start, secondN));
         }
     }
 

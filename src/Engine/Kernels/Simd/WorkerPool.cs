@@ -1,11 +1,5 @@
 namespace Engine.Kernels.Simd;
 
-/// <summary>A piece of work split into parts; part 0 runs on the calling thread.</summary>
-internal interface IParallelWork
-{
-    void Execute(int part, int parts);
-}
-
 /// <summary>
 /// A persistent pool with an explicit degree of parallelism: threads − 1 workers that live as long as the
 /// backend. <see cref="Run"/> splits work into numbered parts that the caller and the woken workers claim one at a
