@@ -20,7 +20,6 @@ namespace Engine.Kernels.Simd;
 internal static unsafe class MicroKernel<TVec> where TVec : struct, IVec<TVec>
 {
     public const int MR = 6;
-    public static int NR => 2 * TVec.Count;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining | MethodImplOptions.AggressiveOptimization)]
     public static void Run(int kc, float* a, float* b, int ldb, float* c, int ldc, bool loadC)

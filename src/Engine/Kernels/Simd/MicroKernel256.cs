@@ -9,6 +9,8 @@ namespace Engine.Kernels.Simd;
 /// </summary>
 internal static unsafe class MicroKernel256
 {
+    public const int MR = 6;
+
     [MethodImpl(MethodImplOptions.AggressiveInlining | MethodImplOptions.AggressiveOptimization)]
     public static void Run(int kc, float* a, float* b, int ldb, float* c, int ldc, bool loadC)
     {
@@ -47,7 +49,7 @@ internal static unsafe class MicroKernel256
             Vector256<float> a5 = Vector256.Create(a[5]);
             c50 = Vector256.FusedMultiplyAdd(a5, b0, c50);
             c51 = Vector256.FusedMultiplyAdd(a5, b1, c51);
-            a += 6;
+            a += MR;
             b += ldb;
         }
         c00.Store(c); c01.Store(c + 8);

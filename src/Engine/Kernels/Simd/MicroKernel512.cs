@@ -10,6 +10,8 @@ namespace Engine.Kernels.Simd;
 /// </summary>
 internal static unsafe class MicroKernel512
 {
+    public const int MR = 8;
+
     [MethodImpl(MethodImplOptions.AggressiveInlining | MethodImplOptions.AggressiveOptimization)]
     public static void Run(int kc, float* a, float* b, int ldb, float* c, int ldc, bool loadC)
     {
@@ -56,7 +58,7 @@ internal static unsafe class MicroKernel512
             Vector512<float> a7 = Vector512.Create(a[7]);
             c70 = Vector512.FusedMultiplyAdd(a7, b0, c70);
             c71 = Vector512.FusedMultiplyAdd(a7, b1, c71);
-            a += 8;
+            a += MR;
             b += ldb;
         }
         c00.Store(c); c01.Store(c + 16);

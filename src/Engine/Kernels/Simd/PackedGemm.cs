@@ -23,11 +23,15 @@ internal readonly record struct BlockSizes(int MR, int NR, int KC, int MC, int N
 {
     public static BlockSizes For(InstructionSet isa) => isa switch
     {
-        InstructionSet.Avx512 => new(8, 32, 1024, 48, 2048),
-        InstructionSet.Avx2 => new(6, 16, 256, 144, 2048),
-        InstructionSet.Vector => new(6, 2 * System.Numerics.Vector<float>.Count, 256, 144, 2048),
-        _ => new(6, 2, 256, 144, 2048),
+        InstructionSet.Avx512 => Of<V512>(1024, 48, 2048),
+        InstructionSet.Avx2 => Of<V256>(256, 144, 2048),
+        InstructionSet.Vector => Of<VPortable>(256, 144, 2048),
+        _ => Of<VScalar>(256, 144, 2048),
     };
+
+    /// <summary>MR and NR come from the micro-kernel's own type, so the packing can never disagree with the kernel.</summary>
+    static BlockSizes Of<TVec>(int kc, int mc, int nc) where TVec : struct, IVec<TVec> =>
+        new(TVec.MicroKernelRows, 2 * TVec.Count, kc, mc, nc);
 }
 
 /// <summary>
@@ -54,8 +58,8 @@ internal sealed unsafe class PackedGemm : IParallelWork
     float* _a, _b, _c;
     int _lda, _ldb, _ldc, _m, _n, _k;
     bool _transA, _transB, _accumulate, _splitColumns, _narrow;
-    bool _sgd;                // C is a weight matrix: each product tile is applied as an SGD step instead of stored
-    float _learningRate, _l2; // of that step
+    bool _sgd;                // C is a weight matrix: each product tile goes through _update instead of being stored
+    UpdateTile<SgdRule> _update;
     readonly ExclusiveUse _busy = new("simd backend's GEMM");
 
     /// <param name="pool">The backend's worker pool (owned by the caller).</param>
@@ -112,8 +116,7 @@ internal sealed unsafe class PackedGemm : IParallelWork
         fixed (float* pa = a.Data, pb = b.Data, pw = weights.Data)
         {
             _narrow = false;
-            _learningRate = learningRate;
-            _l2 = l2;
+            _update = new UpdateTile<SgdRule>(new SgdRule(learningRate, l2));
             Run(transA, transB, pa, a.Stride, pb, b.Stride, pw, weights.Stride, m, n, k, accumulate: false, sgd: true);
         }
         return true;
@@ -154,12 +157,20 @@ internal sealed unsafe class PackedGemm : IParallelWork
         else (rowStart, rowEnd) = Range(_m, _bs.MR, part, parts);
         if (rowStart >= rowEnd || colStart >= colEnd) return;
         if (_narrow) { Narrow512(rowStart, rowEnd); return; }
+        // The epilogue is chosen here, once per part: inside Compute it is a type, so each (vector type, epilogue) pair is
+        // compiled on its own and the tile loop has no branch on it.
+        if (_sgd) Compute(part, rowStart, rowEnd, colStart, colEnd, _update);
+        else Compute(part, rowStart, rowEnd, colStart, colEnd, default(StoreTile));
+    }
+
+    void Compute<TEpilogue>(int part, int rowStart, int rowEnd, int colStart, int colEnd, TEpilogue epilogue) where TEpilogue : struct, ITileEpilogue
+    {
         switch (_isa)
         {
-            case InstructionSet.Avx512: Compute<V512>(part, rowStart, rowEnd, colStart, colEnd); break;
-            case InstructionSet.Avx2: Compute<V256>(part, rowStart, rowEnd, colStart, colEnd); break;
-            case InstructionSet.Vector: Compute<VPortable>(part, rowStart, rowEnd, colStart, colEnd); break;
-            default: Compute<VScalar>(part, rowStart, rowEnd, colStart, colEnd); break;
+            case InstructionSet.Avx512: Compute<V512, TEpilogue>(part, rowStart, rowEnd, colStart, colEnd, epilogue); break;
+            case InstructionSet.Avx2: Compute<V256, TEpilogue>(part, rowStart, rowEnd, colStart, colEnd, epilogue); break;
+            case InstructionSet.Vector: Compute<VPortable, TEpilogue>(part, rowStart, rowEnd, colStart, colEnd, epilogue); break;
+            default: Compute<VScalar, TEpilogue>(part, rowStart, rowEnd, colStart, colEnd, epilogue); break;
         }
     }
 
@@ -182,7 +193,8 @@ internal sealed unsafe class PackedGemm : IParallelWork
     static float* Aligned(float[] pinned) => (float*)(((nint)Unsafe.AsPointer(ref pinned[0]) + 63) & ~(nint)63);
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    void Compute<TVec>(int part, int rowStart, int rowEnd, int colStart, int colEnd) where TVec : struct, IVec<TVec>
+    void Compute<TVec, TEpilogue>(int part, int rowStart, int rowEnd, int colStart, int colEnd, TEpilogue epilogue)
+        where TVec : struct, IVec<TVec> where TEpilogue : struct, ITileEpilogue
     {
         int MR = _bs.MR, NR = _bs.NR, KC = _bs.KC, MC = _bs.MC, NC = _bs.NC;
         int rowSpan = Math.Min(MC, rowEnd - rowStart), colSpan = Math.Min(NC, colEnd - colStart), depth = Math.Min(KC, _k);
@@ -225,11 +237,11 @@ internal sealed unsafe class PackedGemm : IParallelWork
                             float* cTile = _c + (long)(ic + ir) * _ldc + jc + jr;
                             for (int r = call++; r < nextRows; r += calls)
                                 Prefetch.Lines((byte*)(_a + (long)(ic + mc + r) * _lda + pc), kc * sizeof(float));
-                            if (_sgd)
+                            if (!TEpilogue.StoresProduct)
                             {
-                                // One K block (checked by the caller), so the scratch tile holds the whole gradient.
+                                // One K block (checked by the caller), so the scratch tile holds the whole product.
                                 TVec.MicroKernel(kc, packedA + ir * kc, bPanel, ldb, edge, NR, loadC: false);
-                                SgdStep<TVec>(edge, NR, cTile, _ldc, mr, nr);
+                                epilogue.Apply<TVec>(edge, NR, cTile, _ldc, mr, nr);
                             }
                             else if (mr == MR && nr == NR)
                             {
@@ -250,13 +262,6 @@ internal sealed unsafe class PackedGemm : IParallelWork
                 }
             }
         }
-    }
-
-    /// <summary>SgdUpdate's step on an mr×nr tile of weights from the gradient tile g, row by row.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    void SgdStep<TVec>(float* g, int ldg, float* w, int ldw, int mr, int nr) where TVec : struct, IVec<TVec>
-    {
-        for (int r = 0; r < mr; r++, g += ldg, w += ldw) ElementWise<TVec>.Update(new SgdRule(_learningRate, _l2), w, g, null, null, nr);
     }
 
     /// <summary>
@@ -423,5 +428,40 @@ internal sealed unsafe class PackedGemm : IParallelWork
                 }
             }
         }
+    }
+}
+
+/// <summary>
+/// What happens to each finished MR×NR tile of a product (the BLIS/CUTLASS epilogue): a type parameter of the tile loop,
+/// so every (vector type, epilogue) pair is compiled on its own. A new fusion is a new epilogue, never a flag in the loop.
+/// </summary>
+internal unsafe interface ITileEpilogue
+{
+    /// <summary>True: the micro-kernel stores (or accumulates) the product into C itself. False: the product of the whole
+    /// K (one block) goes to a scratch tile and <see cref="Apply{TVec}"/> decides what C receives.</summary>
+    static abstract bool StoresProduct { get; }
+
+    /// <summary>Finishes an mr×nr tile: <paramref name="product"/> (row stride ldp) into C at <paramref name="c"/> (row stride ldc).</summary>
+    void Apply<TVec>(float* product, int ldp, float* c, int ldc, int mr, int nr) where TVec : struct, IVec<TVec>;
+}
+
+/// <summary>C = product (or C += product when accumulating): the plain GEMM.</summary>
+internal readonly unsafe struct StoreTile : ITileEpilogue
+{
+    public static bool StoresProduct => true;
+    public void Apply<TVec>(float* product, int ldp, float* c, int ldc, int mr, int nr) where TVec : struct, IVec<TVec> =>
+        throw new InvalidOperationException("the micro-kernel stores this product itself");
+}
+
+/// <summary>C is a weight matrix W and the product its gradient G: each tile becomes the rule's step of W, as the unfused
+/// update would apply it to the stored G (state-free rules only: the rule's state would need W's layout too).</summary>
+internal readonly unsafe struct UpdateTile<TRule>(TRule rule) : ITileEpilogue where TRule : struct, IUpdateRule
+{
+    public static bool StoresProduct => false;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Apply<TVec>(float* product, int ldp, float* c, int ldc, int mr, int nr) where TVec : struct, IVec<TVec>
+    {
+        for (int r = 0; r < mr; r++, product += ldp, c += ldc) ElementWise<TVec>.Update(rule, c, product, null, null, nr);
     }
 }

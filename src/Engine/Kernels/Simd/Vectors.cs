@@ -22,7 +22,9 @@ internal unsafe interface IVec<TSelf> where TSelf : struct, IVec<TSelf>
     /// <summary>a·b + c with a single rounding.</summary>
     static abstract TSelf Fma(TSelf a, TSelf b, TSelf c);
     static abstract void Store(TSelf v, float* p);
-    /// <summary>This vector type's GEMM micro-kernel (contract in MicroKernel.cs).</summary>
+    /// <summary>Rows of this vector type's micro-kernel tile (MR); its columns (NR) are two vectors, 2·Count.</summary>
+    static abstract int MicroKernelRows { get; }
+    /// <summary>This vector type's GEMM micro-kernel (contract in MicroKernel.cs), an MR×NR tile.</summary>
     static abstract void MicroKernel(int kc, float* a, float* b, int ldb, float* c, int ldc, bool loadC);
     static abstract TSelf Add(TSelf a, TSelf b);
     static abstract TSelf Subtract(TSelf a, TSelf b);
@@ -43,6 +45,7 @@ internal unsafe struct V512 : IVec<V512>
 {
     Vector512<float> _v;
     public static int Count => 16;
+    public static int MicroKernelRows => MicroKernel512.MR;
     public static V512 Zero => default;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static V512 Load(float* p) => new() { _v = Vector512.Load(p) };
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static V512 LoadBytes(byte* p) => new() { _v = Bytes512(p) };
@@ -70,6 +73,7 @@ internal unsafe struct V256 : IVec<V256>
 {
     Vector256<float> _v;
     public static int Count => 8;
+    public static int MicroKernelRows => MicroKernel256.MR;
     public static V256 Zero => default;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static V256 Load(float* p) => new() { _v = Vector256.Load(p) };
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static V256 LoadBytes(byte* p) => new() { _v = Bytes256(p) };
@@ -98,6 +102,7 @@ internal unsafe struct VPortable : IVec<VPortable>
 {
     Vector<float> _v;
     public static int Count => Vector<float>.Count;
+    public static int MicroKernelRows => MicroKernel<VPortable>.MR;
     public static VPortable Zero => default;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static VPortable Load(float* p) => new() { _v = Unsafe.ReadUnaligned<Vector<float>>(p) };
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static VPortable LoadBytes(byte* p) => new()
@@ -152,6 +157,7 @@ internal unsafe struct VScalar : IVec<VScalar>
 {
     float _v;
     public static int Count => 1;
+    public static int MicroKernelRows => MicroKernel<VScalar>.MR;
     public static VScalar Zero => default;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static VScalar Load(float* p) => new() { _v = *p };
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static VScalar LoadBytes(byte* p) => new() { _v = *p };
