@@ -48,7 +48,7 @@ public class TrainingStepBenchmarks
     public void Cleanup() => _kernels.Dispose();
 
     [Benchmark]
-    public double Step() => _trainer.Step(new ReadOnlyMatrixView(_x, Batch, 784), _y);
+    public double Step() => _trainer.Step(new ReadOnlyMatrixView(_x, Batch, 784), _y).LossSum;
 }
 
 /// <summary>

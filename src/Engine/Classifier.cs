@@ -203,7 +203,7 @@ public sealed class Classifier : IDisposable
                 if (_stepInput.Length < features.Length) _stepInput = new float[features.Length];
             }
             Scaling.ApplyRows(features, _stepInput, d);
-            return _stepTrainer.Step(new ReadOnlyMatrixView(_stepInput.AsSpan(0, features.Length), rows, d), labels) / rows;
+            return _stepTrainer.Step(new ReadOnlyMatrixView(_stepInput.AsSpan(0, features.Length), rows, d), labels).LossSum / rows;
         }
     }
 

@@ -459,7 +459,7 @@ public static class GoldenVectors
 
         // The update through the trainer itself.
         var options = new TrainingOptions(Epochs: 1, BatchSize: batch, LearningRate: SgdLearningRate, L2: SgdL2, Seed: seed, Shuffle: false);
-        double stepLoss = new Trainer(net, R, options).Step(xv, labels);
+        double stepLoss = new Trainer(net, R, options).Step(xv, labels).LossSum;
         if (BitConverter.DoubleToInt64Bits(stepLoss) != BitConverter.DoubleToInt64Bits(loss))
             throw new InvalidOperationException($"Trainer.Step reported loss {stepLoss:R}, the forward pass {loss:R}");
         float[] updated = net.Parameters;

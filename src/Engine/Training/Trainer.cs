@@ -23,7 +23,6 @@ internal sealed class Trainer
     readonly int[] _batchLabels;    // (B)
     readonly OptimizerState _optimizer;
     float _learningRate;            // this epoch's rate, from the schedule
-    (Dataset? Train, ByteRows? Bytes, ReadOnlyMemory<int> Rows) _prefetch; // the next shuffled batch, to fetch during this step
     // The training set as bytes when it is byte-valued pixels (checked once per Train call, reused by its epochs):
     // the shuffled gather then reads a quarter of the memory.
     (Dataset? For, ByteRows? Rows) _byteRows;
@@ -165,15 +164,13 @@ internal sealed class Trainer
                 x = new ReadOnlyMatrixView(_batchInput.AsSpan(0, rows * d), rows, d);
                 y = _batchLabels.AsSpan(0, rows);
             }
-            // The next batch's rows are scattered over the whole set: Step starts fetching them after its forward pass
-            // (SGD) or its backward pass (optimizers with state), late enough that the step's own working set (weights,
-            // gradients, packed panels) does not push them out of L2 again, early enough that the gather finds them there.
-            _prefetch = order is null ? default : (train, bytes, order.AsMemory(Math.Min(n, start + batch), Math.Min(n, start + 2 * batch) - Math.Min(n, start + batch)));
-            double loss = Step(x, y);
-            here = new TrainingCursor(here.Epoch, here.Step + 1, here.LossSum + loss, here.Correct + LastStepCorrect);
+            // The next batch's rows are scattered over the whole set: the step fetches them while it runs.
+            var next = order is null ? default
+                : new BatchPrefetch(train, bytes, order.AsSpan(Math.Min(n, start + batch), Math.Min(n, start + 2 * batch) - Math.Min(n, start + batch)));
+            StepResult step = Step(x, y, next);
+            here = new TrainingCursor(here.Epoch, here.Step + 1, here.LossSum + step.LossSum, here.Correct + step.Correct);
             afterStep?.Invoke(here, clock.Elapsed.TotalSeconds);
         }
-        _prefetch = default; // no hint (and no reference to the data) outlives the epoch
         return (here, clock.Elapsed.TotalSeconds);
     }
 
@@ -184,36 +181,31 @@ internal sealed class Trainer
         return _byteRows.Rows;
     }
 
-    /// <summary>How many rows of the last <see cref="Step"/>'s batch its forward pass classified right.</summary>
-    public int LastStepCorrect { get; private set; }
-
-    /// <summary>Forward, backward and the optimizer's update on one batch; returns the batch's summed cross-entropy.</summary>
-    public double Step(ReadOnlyMatrixView x, ReadOnlySpan<int> y)
+    /// <summary>
+    /// Forward, backward and the optimizer's update on one batch. <paramref name="next"/> names the rows of the batch
+    /// that follows, to be fetched into cache during this step (none by default): after the forward pass (SGD) or the
+    /// backward pass (optimizers with state), late enough that the step's own working set (weights, gradients, packed
+    /// panels) does not push them out of L2 again, early enough that the gather finds them there.
+    /// </summary>
+    /// <returns>The batch's summed cross-entropy and how many of its rows the forward pass classified right.</returns>
+    public StepResult Step(ReadOnlyMatrixView x, ReadOnlySpan<int> y, BatchPrefetch next = default)
     {
         double loss = _network.Forward(_kernels, x, y, _workspace);
-        LastStepCorrect = Evaluator.CountCorrect(_workspace.Probabilities(x.Rows), y);
+        int correct = Evaluator.CountCorrect(_workspace.Probabilities(x.Rows), y);
         if (_optimizer.Optimizer.Kind == OptimizerKind.Sgd)
         {
             // SGD steps each weight matrix as its gradient product leaves the GEMM: no gradient stored and read back.
-            PrefetchNextBatch();
+            next.Fetch();
             _network.Backward(_kernels, x, y, _workspace, sgd: (_learningRate, _options.L2));
             _optimizer.CountStep();
         }
         else
         {
             _network.Backward(_kernels, x, y, _workspace);
-            PrefetchNextBatch();
+            next.Fetch();
             _optimizer.Apply(_kernels, _network, _workspace.Gradients, _learningRate, _options.L2);
         }
-        return loss;
-    }
-
-    void PrefetchNextBatch()
-    {
-        if (_prefetch.Bytes is { } bytes)
-            foreach (int row in _prefetch.Rows.Span) bytes.Prefetch(row);
-        else if (_prefetch.Train is { } data)
-            foreach (int row in _prefetch.Rows.Span) Prefetch.Row(data.Row(row));
+        return new StepResult(loss, correct);
     }
 
     public static void CheckLabelled(Dataset data, Network network)
@@ -224,5 +216,24 @@ internal sealed class Trainer
         for (int i = 0; i < data.Labels.Length; i++)
             if (data.Labels[i] >= network.ClassCount)
                 throw new EngineException($"{data.Source}: example {i} has label {data.Labels[i]}, the network has {network.ClassCount} classes (0..{network.ClassCount - 1})");
+    }
+}
+
+/// <summary>What one training step saw, from its forward pass (before its update).</summary>
+/// <param name="LossSum">The batch's summed cross-entropy.</param>
+/// <param name="Correct">Rows whose arg-max prediction was their label.</param>
+internal readonly record struct StepResult(double LossSum, int Correct);
+
+/// <summary>The rows of the next shuffled batch, for a step to fetch into cache while it computes (a hint: never changes results).</summary>
+internal readonly ref struct BatchPrefetch(Dataset train, ByteRows? bytes, ReadOnlySpan<int> rows)
+{
+    readonly ReadOnlySpan<int> _rows = rows;
+
+    public void Fetch()
+    {
+        if (bytes is not null)
+            foreach (int row in _rows) bytes.Prefetch(row);
+        else if (train is not null)
+            foreach (int row in _rows) Prefetch.Row(train.Row(row));
     }
 }

@@ -38,7 +38,7 @@ public class ClassifierTests
         for (int step = 0; step < 3; step++)
         {
             double loss = model.TrainStep(x, y, 0.05f, 1e-3f);
-            double expected = trainer.Step(new ReadOnlyMatrixView(scaled, 24, 20), y) / 24;
+            double expected = trainer.Step(new ReadOnlyMatrixView(scaled, 24, 20), y).LossSum / 24;
             Assert.Equal(expected, loss);
         }
         Assert.Equal(Evaluator.Predict(network, kernels, new Dataset(scaled, null, 24, 20, "x")), model.PredictProbabilities(x, 24));
@@ -68,9 +68,9 @@ public class ClassifierTests
         float[] scaled = x.Select(v => v / 255f).ToArray();
 
         for (int step = 0; step < 3; step++)
-            Assert.Equal(full.Step(new ReadOnlyMatrixView(scaled, 24, 20), y) / 24, model.TrainStep(x, y, optimizer, 0.01f, 1e-3f));
+            Assert.Equal(full.Step(new ReadOnlyMatrixView(scaled, 24, 20), y).LossSum / 24, model.TrainStep(x, y, optimizer, 0.01f, 1e-3f));
         for (int step = 0; step < 2; step++)
-            Assert.Equal(half.Step(new ReadOnlyMatrixView(scaled.AsSpan(0, 12 * 20), 12, 20), y.AsSpan(0, 12)) / 12,
+            Assert.Equal(half.Step(new ReadOnlyMatrixView(scaled.AsSpan(0, 12 * 20), 12, 20), y.AsSpan(0, 12)).LossSum / 12,
                          model.TrainStep(x.AsSpan(0, 12 * 20), y.AsSpan(0, 12), optimizer, 0.005f, 1e-3f));
         Assert.Equal(5, state.Steps);
         Assert.Equal(Evaluator.Predict(network, kernels, new Dataset(scaled, null, 24, 20, "x")), model.PredictProbabilities(x, 24));

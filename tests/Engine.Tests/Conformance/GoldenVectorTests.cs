@@ -261,7 +261,7 @@ public sealed class GoldenVectorTests : IDisposable
         // The update through the trainer.
         var trained = NetworkFrom(g, "", widths);
         var options = new TrainingOptions(Epochs: 1, BatchSize: batch, LearningRate: lr, L2: l2, Seed: 0, Shuffle: false);
-        double stepLoss = new Trainer(trained, kernels, options).Step(x, labels);
+        double stepLoss = new Trainer(trained, kernels, options).Step(x, labels).LossSum;
         Assert.True(SameBits(loss, stepLoss), $"Trainer.Step loss {Show(stepLoss)}, forward {Show(loss)}");
         var expectedNet = NetworkFrom(g, "_new", widths);
         foreach (var (name, layer, weights) in new[] { ("W1", 0, true), ("b1", 0, false), ("W2", 1, true), ("b2", 1, false) })
