@@ -1,4 +1,4 @@
-using Engine.Training;
+using Engine.Numerics;
 
 namespace Engine.Data;
 

@@ -2,7 +2,6 @@ using Engine.Data;
 using Engine.Kernels;
 using Engine.Nn;
 using Engine.Numerics;
-using Engine.Training;
 
 namespace Engine.Evaluation;
 
@@ -65,7 +64,7 @@ internal static class Evaluator
     public static EvaluationResult Evaluate(Network network, IKernels kernels, Dataset data, int batchSize = DefaultBatch,
         InferenceWorkspaces? workspaces = null)
     {
-        Trainer.CheckLabelled(data, network);
+        network.CheckLabelled(data);
         int k = network.ClassCount;
         var confusion = new int[k][];
         for (int c = 0; c < k; c++) confusion[c] = new int[k];

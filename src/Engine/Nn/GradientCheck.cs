@@ -1,6 +1,5 @@
 using Engine.Kernels;
 using Engine.Numerics;
-using Engine.Training;
 
 namespace Engine.Nn;
 

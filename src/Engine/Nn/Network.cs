@@ -1,6 +1,6 @@
+using Engine.Data;
 using Engine.Kernels;
 using Engine.Numerics;
-using Engine.Training;
 
 namespace Engine.Nn;
 
@@ -48,6 +48,18 @@ internal sealed class Network
             offset += weights + fanOut;
         }
         Parameters = new float[offset];
+    }
+
+    /// <summary>Checks that <paramref name="data"/> is labelled data this network can train on or be evaluated with.</summary>
+    /// <exception cref="EngineException">No labels, another feature count, or a label past the last class.</exception>
+    public void CheckLabelled(Dataset data)
+    {
+        if (data.Labels is null) throw new EngineException($"{data.Source}: has no labels");
+        if (data.Width != InputWidth)
+            throw new EngineException($"{data.Source}: {data.Width} features per example, the network takes {InputWidth}");
+        for (int i = 0; i < data.Labels.Length; i++)
+            if (data.Labels[i] >= ClassCount)
+                throw new EngineException($"{data.Source}: example {i} has label {data.Labels[i]}, the network has {ClassCount} classes (0..{ClassCount - 1})");
     }
 
     /// <summary>Layer widths including input and output, e.g. [784, 128, 10].</summary>

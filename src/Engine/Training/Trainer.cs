@@ -65,8 +65,8 @@ internal sealed class Trainer
 
     List<EpochReport> TrainEpochs(Dataset train, Dataset? test, Action<EpochReport>? onEpoch, RunControl control)
     {
-        CheckLabelled(train, _network);
-        if (test is not null) CheckLabelled(test, _network);
+        _network.CheckLabelled(train);
+        if (test is not null) _network.CheckLabelled(test);
         int patience = _options.EarlyStoppingPatience;
         if (patience > 0 && test is null) throw new EngineException("early stopping needs an evaluation set to watch (a test set or a validation split)");
         var reports = new List<EpochReport>(control.Reports);
@@ -206,16 +206,6 @@ internal sealed class Trainer
             _optimizer.Apply(_kernels, _network, _workspace.Gradients, _learningRate, _options.L2);
         }
         return new StepResult(loss, correct);
-    }
-
-    public static void CheckLabelled(Dataset data, Network network)
-    {
-        if (data.Labels is null) throw new EngineException($"{data.Source}: has no labels");
-        if (data.Width != network.InputWidth)
-            throw new EngineException($"{data.Source}: {data.Width} features per example, the network takes {network.InputWidth}");
-        for (int i = 0; i < data.Labels.Length; i++)
-            if (data.Labels[i] >= network.ClassCount)
-                throw new EngineException($"{data.Source}: example {i} has label {data.Labels[i]}, the network has {network.ClassCount} classes (0..{network.ClassCount - 1})");
     }
 }
 

@@ -1,3 +1,4 @@
+using Engine.Numerics;
 using Engine.Data;
 using Engine.Evaluation;
 using Engine.Kernels;

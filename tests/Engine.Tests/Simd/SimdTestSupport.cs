@@ -1,3 +1,4 @@
+using Engine.Numerics;
 using Engine.Kernels;
 using Engine.Training;
 

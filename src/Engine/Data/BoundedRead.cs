@@ -1,4 +1,4 @@
-namespace Engine.Serialization;
+namespace Engine.Data;
 
 /// <summary>Reading a length that a file's header claims, without trusting the claim.</summary>
 internal static class BoundedRead

@@ -1,4 +1,4 @@
-namespace Engine.Training;
+namespace Engine.Numerics;
 
 /// <summary>
 /// SplitMix64 (Steele, Lea, Flood, "Fast splittable pseudorandom number generators", OOPSLA 2014):
