@@ -182,7 +182,12 @@ internal sealed class ReferenceKernels : IKernels
     static void Update<TRule>(TRule rule, Span<float> w, ReadOnlySpan<float> g, Span<float> s1, Span<float> s2) where TRule : struct, IUpdateRule
     {
         float unused1 = 0, unused2 = 0;
-        for (int i = 0; i < w.Length; i++)
-            rule.Invoke(ref w[i], g[i], ref TRule.StateVectors >= 1 ? ref s1[i] : ref unused1, ref TRule.StateVectors >= 2 ? ref s2[i] : ref unused2);
+        // One loop per state count (TRule.StateVectors is a constant of the instantiation), so each loop is plain.
+        if (TRule.StateVectors == 0)
+            for (int i = 0; i < w.Length; i++) rule.Invoke(ref w[i], g[i], ref unused1, ref unused2);
+        else if (TRule.StateVectors == 1)
+            for (int i = 0; i < w.Length; i++) rule.Invoke(ref w[i], g[i], ref s1[i], ref unused2);
+        else
+            for (int i = 0; i < w.Length; i++) rule.Invoke(ref w[i], g[i], ref s1[i], ref s2[i]);
     }
 }
