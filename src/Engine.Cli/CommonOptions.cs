@@ -39,7 +39,7 @@ static class CommonOptions
         string name = backend.Trim().ToLowerInvariant();
         if (!Backends.Names.Contains(name)) throw new UsageException($"--backend must be one of {string.Join(", ", Backends.Names)}, got '{backend}'");
         try { return new ComputeOptions(name, threads, InstructionSets.Parse(isa)); }
-        catch (EngineException e) { throw new UsageException(e.Message); }
+        catch (EngineException e) { throw new UsageException(ParameterFlags.Message(e)); }
     }
 
     public static int[] ParseHidden(string text)

@@ -61,6 +61,6 @@ sealed class OptimizerOptions
                     throw new EngineException($"{option.Name} applies only to {to}");
             return options;
         }
-        catch (EngineException e) { throw new UsageException(e.Message); }
+        catch (EngineException e) { throw new UsageException(ParameterFlags.Message(e)); }
     }
 }

@@ -44,7 +44,7 @@ catch (UsageException e)
 }
 catch (EngineException e)
 {
-    Console.Error.WriteLine($"engine: {e.Message}");
+    Console.Error.WriteLine($"engine: {Engine.Cli.ParameterFlags.Message(e)}");
     return ExitCodes.Failure;
 }
 catch (OutOfMemoryException)

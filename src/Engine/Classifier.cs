@@ -130,7 +130,7 @@ public sealed class Classifier : IDisposable
             {
                 control = control with { Checkpointer = new Checkpointer(checkpoints, network => new Model(network, Scaling)) };
                 if (!checkpoints.Resume && CheckpointFile.List(checkpoints.Directory).Any())
-                    throw new EngineException($"{checkpoints.Directory}: already holds checkpoints; continue that run with --resume, or use another directory");
+                    throw new EngineException($"{checkpoints.Directory}: already holds checkpoints; continue that run by resuming it (CheckpointOptions.Resume; --resume on the command line), or use another directory");
                 if (checkpoints.Resume)
                 {
                     string newest = CheckpointFile.List(checkpoints.Directory).LastOrDefault()
@@ -153,9 +153,9 @@ public sealed class Classifier : IDisposable
         if (o with { Epochs = options.Epochs } != options)
             throw new EngineException($"{path}: written by a run with batch {o.BatchSize}, lr {o.LearningRate}, l2 {o.L2}, seed {o.Seed}, " +
                                       $"shuffle {o.Shuffle}, optimizer {o.Optimizer.Describe()}, schedule {o.Schedule.Describe()}, " +
-                                      $"early stopping {o.EarlyStoppingPatience}; resume with the same settings (only --epochs may change)");
+                                      $"early stopping {o.EarlyStoppingPatience}; resume with the same settings (only the number of epochs may change)");
         if (o.Schedule.Kind == ScheduleKind.Cosine && o.Epochs != options.Epochs)
-            throw new EngineException($"{path}: the cosine schedule was laid out over {o.Epochs} epochs; resume with --epochs {o.Epochs}");
+            throw new EngineException($"{path}: the cosine schedule was laid out over {o.Epochs} epochs; resume with {o.Epochs} epochs");
         if (c.Model.Network.Describe() != _network.Describe())
             throw new EngineException($"{path}: holds a {c.Model.Network.Describe()} network, this run builds {_network.Describe()}");
         c.Model.Network.Parameters.CopyTo(_network.Parameters);

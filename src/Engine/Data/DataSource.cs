@@ -21,7 +21,7 @@ public static class DataSource
                 if (Directory.Exists(candidate)) return candidate;
             }
         }
-        throw new EngineException("bundled data set data/mnist-10k not found; pass --data DIR or FILE.csv");
+        throw EngineException.ForParameter("data", "was not given and the bundled data set data/mnist-10k was not found; give a directory of IDX files or a CSV file");
     }
 
     /// <summary>

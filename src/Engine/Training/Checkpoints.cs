@@ -70,8 +70,8 @@ internal sealed class Checkpointer
 
     public Checkpointer(CheckpointOptions options, Func<Network, Model> model)
     {
-        if (options.Keep < 1) throw new EngineException($"--keep-checkpoints must be at least 1, got {options.Keep}");
-        if (options.EverySteps < 0) throw new EngineException($"--checkpoint-every must be 0 or more steps, got {options.EverySteps}");
+        if (options.Keep < 1) throw EngineException.ForParameter("checkpoints to keep", $"must be at least 1, got {options.Keep}");
+        if (options.EverySteps < 0) throw EngineException.ForParameter("checkpoint interval", $"must be 0 or more steps, got {options.EverySteps}");
         if (string.IsNullOrWhiteSpace(options.Directory)) throw new EngineException("checkpoint directory name is empty");
         _options = options;
         _model = model;

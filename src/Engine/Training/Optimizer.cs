@@ -39,23 +39,23 @@ public sealed record Optimizer(OptimizerKind Kind, float Momentum = 0.9f, float 
 
     /// <summary>Parses a command-line name.</summary>
     /// <exception cref="EngineException">Not one of the names.</exception>
-    public static OptimizerKind ParseKind(string name) => CommandLineNames.Parse<OptimizerKind>(name, "--optimizer");
+    public static OptimizerKind ParseKind(string name) => CommandLineNames.Parse<OptimizerKind>(name, "optimizer");
 
     /// <summary>Per-parameter state vectors the rule keeps (0, 1 or 2).</summary>
     public int StateVectors => Kind switch { OptimizerKind.Sgd => 0, OptimizerKind.Momentum or OptimizerKind.Nesterov => 1, _ => 2 };
 
     /// <summary>Checks the ranges above.</summary>
-    /// <exception cref="EngineException">A setting is out of range; the message names its command-line option.</exception>
+    /// <exception cref="EngineException">A setting is out of range; <see cref="EngineException.Parameter"/> names it.</exception>
     public void Validate()
     {
         // Only the settings the rule uses are checked: a C caller may leave the others zero.
         if (!Enum.IsDefined(Kind)) throw new EngineException($"unknown optimizer {Kind}");
-        if (StateVectors == 1 && !(Momentum >= 0 && Momentum < 1)) throw new EngineException($"--momentum must be in [0, 1), got {Momentum}");
+        if (StateVectors == 1 && !(Momentum >= 0 && Momentum < 1)) throw EngineException.ForParameter("momentum", $"must be in [0, 1), got {Momentum}");
         if (StateVectors == 2)
         {
-            if (!(Beta1 >= 0 && Beta1 < 1)) throw new EngineException($"--beta1 must be in [0, 1), got {Beta1}");
-            if (!(Beta2 >= 0 && Beta2 < 1)) throw new EngineException($"--beta2 must be in [0, 1), got {Beta2}");
-            if (!(Epsilon > 0) || !float.IsFinite(Epsilon)) throw new EngineException($"--eps must be a positive finite number, got {Epsilon}");
+            if (!(Beta1 >= 0 && Beta1 < 1)) throw EngineException.ForParameter("beta1", $"must be in [0, 1), got {Beta1}");
+            if (!(Beta2 >= 0 && Beta2 < 1)) throw EngineException.ForParameter("beta2", $"must be in [0, 1), got {Beta2}");
+            if (!(Epsilon > 0) || !float.IsFinite(Epsilon)) throw EngineException.ForParameter("epsilon", $"must be a positive finite number, got {Epsilon}");
         }
     }
 
@@ -94,7 +94,7 @@ public sealed record LearningRateSchedule(ScheduleKind Kind, int StepEpochs = 10
 
     /// <summary>Parses a command-line name.</summary>
     /// <exception cref="EngineException">Not one of the names.</exception>
-    public static ScheduleKind ParseKind(string name) => CommandLineNames.Parse<ScheduleKind>(name, "--schedule");
+    public static ScheduleKind ParseKind(string name) => CommandLineNames.Parse<ScheduleKind>(name, "learning-rate schedule");
 
     /// <summary>The rate of epoch <paramref name="epoch"/> (from 1) of <paramref name="epochs"/>, computed in double and rounded once.</summary>
     public float RateAt(int epoch, int epochs, float learningRate) => Kind switch
@@ -105,14 +105,14 @@ public sealed record LearningRateSchedule(ScheduleKind Kind, int StepEpochs = 10
     };
 
     /// <summary>Checks the ranges above against the base rate (the settings of the chosen schedule only).</summary>
-    /// <exception cref="EngineException">A setting is out of range; the message names its command-line option.</exception>
+    /// <exception cref="EngineException">A setting is out of range; <see cref="EngineException.Parameter"/> names it.</exception>
     public void Validate(float learningRate)
     {
         if (!Enum.IsDefined(Kind)) throw new EngineException($"unknown schedule {Kind}");
-        if (Kind == ScheduleKind.Step && StepEpochs < 1) throw new EngineException($"--lr-step must be at least 1 epoch, got {StepEpochs}");
-        if (Kind == ScheduleKind.Step && !(Gamma > 0 && Gamma <= 1)) throw new EngineException($"--lr-gamma must be in (0, 1], got {Gamma}");
+        if (Kind == ScheduleKind.Step && StepEpochs < 1) throw EngineException.ForParameter("schedule step", $"must be at least 1 epoch, got {StepEpochs}");
+        if (Kind == ScheduleKind.Step && !(Gamma > 0 && Gamma <= 1)) throw EngineException.ForParameter("schedule gamma", $"must be in (0, 1], got {Gamma}");
         if (Kind == ScheduleKind.Cosine && !(MinLearningRate >= 0 && MinLearningRate < learningRate))
-            throw new EngineException($"--lr-min must be ≥ 0 and below --lr {learningRate}, got {MinLearningRate}");
+            throw EngineException.ForParameter("minimum learning rate", $"must be ≥ 0 and below the learning rate {learningRate}, got {MinLearningRate}");
     }
 
     /// <summary>A short description, e.g. <c>cosine to 0</c>.</summary>
@@ -127,10 +127,10 @@ public sealed record LearningRateSchedule(ScheduleKind Kind, int StepEpochs = 10
 /// <summary>Enum members by their lower-case command-line names (numbers are not names).</summary>
 internal static class CommandLineNames
 {
-    public static T Parse<T>(string name, string option) where T : struct, Enum =>
+    public static T Parse<T>(string name, string parameter) where T : struct, Enum =>
         Enum.TryParse(name, ignoreCase: true, out T value) && Enum.IsDefined(value) && !int.TryParse(name, out _)
             ? value
-            : throw new EngineException($"{option} must be {string.Join(", ", Enum.GetNames<T>().Select(n => n.ToLowerInvariant()))}, got '{name}'");
+            : throw EngineException.ForParameter(parameter, $"must be {string.Join(", ", Enum.GetNames<T>().Select(n => n.ToLowerInvariant()))}, got '{name}'");
 }
 
 /// <summary>

@@ -105,7 +105,7 @@ internal sealed class Trainer
 
     EngineException Diverged(int epoch, int step, double lossSum) => new(
         $"training diverged in epoch {epoch} at step {step} (summed loss {lossSum}); nothing was saved from it. " +
-        $"Try a lower learning rate than {_options.LearningRate} (e.g. --lr {_options.LearningRate / 10})");
+        $"Try a lower learning rate than {_options.LearningRate} (e.g. {_options.LearningRate / 10})");
 
     static bool AllFinite(ReadOnlySpan<float> values)
     {

@@ -25,16 +25,16 @@ public sealed record TrainingOptions(int Epochs, int BatchSize, float LearningRa
     public int EarlyStoppingPatience { get; init; }
 
     /// <summary>Checks the ranges above.</summary>
-    /// <exception cref="EngineException">A setting is out of range; the message names its command-line option.</exception>
+    /// <exception cref="EngineException">A setting is out of range; <see cref="EngineException.Parameter"/> names it.</exception>
     public void Validate()
     {
         if (Optimizer is null) throw new EngineException("no optimizer given");
         if (Schedule is null) throw new EngineException("no learning-rate schedule given");
-        if (EarlyStoppingPatience < 0) throw new EngineException($"--early-stopping must be 0 (off) or a number of epochs, got {EarlyStoppingPatience}");
-        if (Epochs < 1) throw new EngineException($"--epochs must be at least 1, got {Epochs}");
-        if (BatchSize < 1) throw new EngineException($"--batch must be at least 1, got {BatchSize}");
-        if (!(LearningRate > 0) || !float.IsFinite(LearningRate)) throw new EngineException($"--lr must be a positive finite number, got {LearningRate}");
-        if (!(L2 >= 0) || !float.IsFinite(L2)) throw new EngineException($"--l2 must be a finite number ≥ 0, got {L2}");
+        if (EarlyStoppingPatience < 0) throw EngineException.ForParameter("early-stopping patience", $"must be 0 (off) or a number of epochs, got {EarlyStoppingPatience}");
+        if (Epochs < 1) throw EngineException.ForParameter("epochs", $"must be at least 1, got {Epochs}");
+        if (BatchSize < 1) throw EngineException.ForParameter("batch size", $"must be at least 1, got {BatchSize}");
+        if (!(LearningRate > 0) || !float.IsFinite(LearningRate)) throw EngineException.ForParameter("learning rate", $"must be a positive finite number, got {LearningRate}");
+        if (!(L2 >= 0) || !float.IsFinite(L2)) throw EngineException.ForParameter("L2 factor", $"must be a finite number ≥ 0, got {L2}");
         Optimizer.Validate();
         Schedule.Validate(LearningRate);
     }
