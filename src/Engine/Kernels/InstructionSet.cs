@@ -75,4 +75,7 @@ public static class InstructionSets
     /// <summary>The explicit choice if given, else ENGINE_ISA if set, else the best supported.</summary>
     public static InstructionSet Resolve(string? option) =>
         Parse(option) ?? Parse(Environment.GetEnvironmentVariable(EnvironmentVariable)) ?? Best;
+
+    /// <summary>The GEMM block sizes the simd backend derives for <paramref name="isa"/> on this machine with <paramref name="threads"/> threads, e.g. <c>MR 8, NR 32, KC 1024, MC 48, NC 2048</c>.</summary>
+    public static string DescribeGemmBlocks(InstructionSet isa, int threads) => Simd.BlockSizes.For(isa, CpuCaches.Current, threads).ToString();
 }

@@ -18,14 +18,17 @@ internal sealed class SimdKernels : IKernels
     readonly PackedGemm _gemm;
     readonly IElementWise _ew;
 
-    public SimdKernels(InstructionSet isa, int threads)
+    public SimdKernels(InstructionSet isa, int threads) : this(isa, threads, null) { }
+
+    /// <summary>A backend with the GEMM's block sizes given (tests: any blocking gives the same bits), or derived from this machine's caches.</summary>
+    internal SimdKernels(InstructionSet isa, int threads, BlockSizes? blocks)
     {
         if (threads < 1) throw new EngineException($"threads must be at least 1, got {threads}");
         if (!InstructionSets.IsSupported(isa)) throw new EngineException($"instruction set {isa.Name()} is not supported on this CPU");
         InstructionSet = isa;
         Threads = threads;
         _pool = new WorkerPool(threads);
-        _gemm = new PackedGemm(isa, _pool);
+        _gemm = new PackedGemm(isa, _pool, blocks ?? BlockSizes.For(isa, CpuCaches.Current, threads));
         _ew = IElementWise.For(isa);
         _rows = new RowActivation(_ew);
         _sgd = new UpdateSlices<SgdRule>(_ew);

@@ -1,0 +1,139 @@
+using System.Globalization;
+
+namespace Engine.Kernels.Simd;
+
+/// <summary>
+/// BLIS's block sizes for one micro-kernel on one machine: MR×NR is the register tile (from the kernel's own type, so the
+/// packing can never disagree with the kernel), KC the depth of a packed panel, MC the rows of a packed A block, NC the
+/// columns of a packed B block. Blocking never changes an element's fma order (K blocks store, reload and go on), so
+/// any block sizes give the same bits: they only decide speed.
+/// </summary>
+internal readonly record struct BlockSizes(int MR, int NR, int KC, int MC, int NC)
+{
+    /// <summary>Overrides the derived KC, MC and/or NC for experiments, e.g. <c>kc=256,mc=144</c> (results stay bit-identical).</summary>
+    public const string EnvironmentVariable = "ENGINE_GEMM_BLOCKS";
+
+    /// <summary>The block sizes of <paramref name="isa"/>'s micro-kernel for this machine's caches and threads.</summary>
+    public static BlockSizes For(InstructionSet isa, CpuCaches caches, int threads) => isa switch
+    {
+        InstructionSet.Avx512 => Of<V512>(caches, threads),
+        InstructionSet.Avx2 => Of<V256>(caches, threads),
+        InstructionSet.Vector => Of<VPortable>(caches, threads),
+        _ => Of<VScalar>(caches, threads),
+    };
+
+    static BlockSizes Of<TVec>(CpuCaches caches, int threads) where TVec : struct, IVec<TVec> =>
+        Override(Derive(TVec.MicroKernelRows, 2 * TVec.Count, caches, threads), Environment.GetEnvironmentVariable(EnvironmentVariable));
+
+    /// <summary>
+    /// The cache arithmetic, in one place (floats are 4 bytes):
+    /// - KC: the B micro-panel (KC×NR) streams from L2 with a constant stride the hardware prefetcher follows, and takes
+    ///   at most an eighth of it; capped at 1,024, which makes the network's K = 784 one block, so each C tile is loaded
+    ///   and stored once. (Zen 4, L2 1 MiB, NR 32: 1,024. Measured there against the L1-resident textbook choice,
+    ///   KC = 256 with a 32 KiB panel: 86–90 % against 77–80 % of peak on 1024²–2048², perf-results/2026-11-25-simd.)
+    /// - MC: the packed A block (MC×KC) and the B micro-panel together fill at most a third of L2; the rest holds the C
+    ///   tiles, the next A rows fetched ahead and what the other ways evict. (L2 1 MiB: 48 rows of 8; 2 MiB: 136.)
+    /// - NC: each thread packs its own B block (KC×NC) in its share of half the last-level cache, leaving the other half
+    ///   to A and C, and at most 8 MiB, the largest block measured: CPUID reports the last level of the whole socket
+    ///   (508 MiB on the Zen 5 VMs, 260 MiB on the Xeon), far more than one core's share reaches. (L3 32 MiB, 2 threads:
+    ///   2,048 columns; no L3: half of L2.)
+    /// Every size is a whole number of its unit (MC of MR, NC of NR, KC of 8 for the 8×8 packing transposes).
+    /// </summary>
+    const long MaxPackedB = 8 << 20;
+
+    public static BlockSizes Derive(int mr, int nr, CpuCaches caches, int threads)
+    {
+        const long floatBytes = sizeof(float);
+        long kc = Math.Clamp(caches.L2 / 8 / (nr * floatBytes), 64, 1024) / 8 * 8;
+        long mc = Math.Max(mr, (caches.L2 / 3 / (kc * floatBytes) - nr) / mr * mr);
+        long lastLevelShare = caches.L3 > 0 ? caches.L3 / 2 / Math.Max(1, threads) : caches.L2 / 2;
+        long nc = Math.Clamp(Math.Min(lastLevelShare, MaxPackedB) / (kc * floatBytes) / nr * nr, 4L * nr, 1 << 16);
+        return new BlockSizes(mr, nr, (int)kc, (int)mc, (int)nc);
+    }
+
+    /// <summary>The sizes with those named in <paramref name="text"/> (<c>kc=256,mc=144,nc=2048</c>) replaced, rounded to their units.</summary>
+    /// <exception cref="EngineException">The text is not of that form.</exception>
+    public static BlockSizes Override(BlockSizes derived, string? text)
+    {
+        if (string.IsNullOrWhiteSpace(text)) return derived;
+        var sizes = derived;
+        foreach (string item in text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            string[] kv = item.Split('=', 2, StringSplitOptions.TrimEntries);
+            if (kv.Length != 2 || !int.TryParse(kv[1], NumberStyles.None, CultureInfo.InvariantCulture, out int v) || v < 1 || v > 1 << 16)
+                throw new EngineException($"{EnvironmentVariable}: '{item}' is not name=number (kc, mc or nc, 1..65536)");
+            sizes = kv[0].ToLowerInvariant() switch
+            {
+                "kc" => sizes with { KC = Math.Max(8, v / 8 * 8) },
+                "mc" => sizes with { MC = Math.Max(sizes.MR, v / sizes.MR * sizes.MR) },
+                "nc" => sizes with { NC = Math.Max(sizes.NR, v / sizes.NR * sizes.NR) },
+                _ => throw new EngineException($"{EnvironmentVariable}: unknown block size '{kv[0]}' (kc, mc, nc)"),
+            };
+        }
+        return sizes;
+    }
+
+    public override string ToString() => $"MR {MR}, NR {NR}, KC {KC}, MC {MC}, NC {NC}";
+}
+
+/// <summary>
+/// How one product is computed: a pure function of its shape, the thread count and the block sizes (tested on its own).
+/// Threads split the rows or the columns of C in whole tiles, never K, so each element's fma sequence is the reference's.
+/// </summary>
+/// <param name="Parts">How many threads take part.</param>
+/// <param name="SplitColumns">Parts take column ranges of C (else row ranges).</param>
+/// <param name="Narrow">The product runs on the narrow kernel (C at most one vector wide, B read in place).</param>
+internal readonly record struct GemmPlan(BlockSizes Blocks, int Parts, bool SplitColumns, bool Narrow)
+{
+    /// <summary>Products smaller than this many flops run on one thread: waking a worker costs more.</summary>
+    public const long MinFlopsPerThread = 1L << 20;
+
+    /// <param name="narrowWidth">The widest C the narrow kernel takes (0: this ISA has none).</param>
+    /// <param name="tileEpilogue">Each finished tile goes through an epilogue that updates C's own data (a weight step).</param>
+    public static GemmPlan For(BlockSizes blocks, int m, int n, int k, bool transB, int threads, int narrowWidth, bool tileEpilogue)
+    {
+        // C at most one vector wide (the output layer's N = 10) with B's rows contiguous: the narrow kernel reads both
+        // operands in place (engine bench, 1 thread: 128x10x32 TN 9.6 → 32.6 GFLOP/s, 32x10x128 NN 11.2 → 51.7).
+        bool narrow = !tileEpilogue && n <= narrowWidth && !transB;
+        long flops = 2L * m * n * k;
+        int parts = (int)Math.Clamp(flops / MinFlopsPerThread, 1, threads);
+        int columnTiles = (n + blocks.NR - 1) / blocks.NR, rowTiles = (m + blocks.MR - 1) / blocks.MR;
+        // By columns whenever there are enough: each thread then packs only its own part of B (the big, reused operand)
+        // and only A is packed twice (2048², 2 threads: 158 → 190 GFLOP/s). A weight step splits by columns whenever each
+        // thread gets some: the forward product X·W splits W's columns the same way, so each thread updates the weights
+        // it reads and no cache line of W changes cores.
+        bool splitColumns = tileEpilogue ? columnTiles >= parts : columnTiles >= 4 * threads || columnTiles >= rowTiles;
+        parts = Math.Min(parts, splitColumns ? columnTiles : rowTiles);
+        return new GemmPlan(blocks, parts, splitColumns, narrow);
+    }
+
+    /// <summary>Part <paramref name="part"/>'s rows and columns of an m×n product.</summary>
+    public (int RowStart, int RowEnd, int ColStart, int ColEnd) PartOf(int part, int m, int n)
+    {
+        if (SplitColumns) { var (c0, c1) = Range(n, Blocks.NR, part, Parts); return (0, m, c0, c1); }
+        var (r0, r1) = Range(m, Blocks.MR, part, Parts); // the narrow kernel takes rows in groups of 8 = AVX-512's MR
+        return (r0, r1, 0, n);
+    }
+
+    /// <summary>
+    /// Small-M products (one MC block: the network's forward X·W) use each B panel once, so packing it is a pure extra
+    /// copy: full panels of an untransposed B are read in place instead.
+    /// </summary>
+    public bool ReadsBInPlace(bool transB, int partRows) => !transB && partRows <= Blocks.MC;
+
+    /// <summary>
+    /// Few column panels (the network's N = 128) make a block's compute short next to fetching A's rows, which inference
+    /// streams from DRAM: fetch ahead then (1000x128x784 in the inference pass: 95–99 → 103–105 GFLOP/s). With many
+    /// panels, as in large squares, A is reused long enough for the hardware, and the extra lines in L2 cost 2–3 %.
+    /// </summary>
+    public bool StreamsA(bool transA, int blockColumns) => !transA && blockColumns <= 4 * Blocks.NR;
+
+    /// <summary>Part p of [0, total) in whole units, as even as possible.</summary>
+    static (int Start, int End) Range(int total, int unit, int part, int parts)
+    {
+        int units = (total + unit - 1) / unit;
+        int start = (int)((long)units * part / parts) * unit;
+        int end = (int)((long)units * (part + 1) / parts) * unit;
+        return (Math.Min(start, total), Math.Min(end, total));
+    }
+}

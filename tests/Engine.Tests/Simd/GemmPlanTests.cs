@@ -1,0 +1,148 @@
+using Engine.Kernels;
+using Engine.Kernels.Reference;
+using Engine.Kernels.Simd;
+using Engine.Numerics;
+using static Engine.Tests.Simd.SimdTestSupport;
+
+namespace Engine.Tests.Simd;
+
+/// <summary>
+/// The GEMM's plan on its own (block sizes from the caches, the split between threads) and the claim that makes it
+/// safe to derive at run time: whatever the blocking, every element gets the reference's fma sequence, so the bits
+/// never depend on the machine's caches.
+/// </summary>
+public class GemmPlanTests
+{
+    // The project's machines so far, as their CPUID reports them.
+    static readonly CpuCaches Zen4 = new(32 << 10, 1 << 20, 32 << 20, "test");
+    static readonly CpuCaches Zen5 = new(48 << 10, 1 << 20, 508L << 20, "test");
+    static readonly CpuCaches Xeon = new(48 << 10, 2 << 20, 260L << 20, "test");
+    static readonly CpuCaches Tiny = new(16 << 10, 256 << 10, 0, "test");
+
+    public static IEnumerable<object[]> Machines() =>
+        from caches in new[] { Zen4, Zen5, Xeon, Tiny }
+        from tile in new[] { (8, 32), (6, 16), (6, 8), (6, 2) }
+        from threads in new[] { 1, 2, 8 }
+        select new object[] { caches, tile.Item1, tile.Item2, threads };
+
+    [Theory]
+    [MemberData(nameof(Machines))]
+    public void Derived_block_sizes_keep_their_units_and_fit_the_caches(CpuCaches caches, int mr, int nr, int threads)
+    {
+        var b = BlockSizes.Derive(mr, nr, caches, threads);
+        Assert.Equal((mr, nr), (b.MR, b.NR));
+        Assert.True(b.KC % 8 == 0 && b.KC >= 64 && b.KC <= 1024, $"KC {b.KC}");
+        Assert.True(b.MC % mr == 0 && b.MC >= mr, $"MC {b.MC}");
+        Assert.True(b.NC % nr == 0 && b.NC >= 4 * nr, $"NC {b.NC}");
+        Assert.True((long)b.KC * nr * 4 <= caches.L2 / 8, "the B micro-panel takes at most an eighth of L2");
+        if (b.MC > mr) Assert.True((long)(b.MC + nr) * b.KC * 4 <= caches.L2 / 3, "A block and B panel fill at most a third of L2");
+        if (b.NC > 4 * nr) Assert.True((long)b.KC * b.NC * 4 <= 8 << 20, "the packed B block stays within 8 MiB");
+    }
+
+    [Fact]
+    public void The_zen4_host_gets_the_block_sizes_measured_there()
+    {
+        // perf-results/2026-11-25-simd: KC 1024, MC 48, NC 2048 measured best for AVX-512 on Zen 4 (2 threads).
+        Assert.Equal(new BlockSizes(8, 32, 1024, 48, 2048), BlockSizes.Derive(8, 32, Zen4, 2));
+        Assert.Equal(new BlockSizes(8, 32, 1024, 48, 2048), BlockSizes.Derive(8, 32, Zen5, 2));
+        // The Xeon's 2 MiB L2 holds a taller A block.
+        Assert.Equal(136, BlockSizes.Derive(8, 32, Xeon, 2).MC);
+    }
+
+    [Fact]
+    public void Overrides_replace_named_sizes_rounded_to_their_units_and_reject_malformed_text()
+    {
+        var derived = BlockSizes.Derive(8, 32, Zen4, 1);
+        Assert.Equal(derived, BlockSizes.Override(derived, null));
+        Assert.Equal(derived with { KC = 256, MC = 136, NC = 96 }, BlockSizes.Override(derived, "kc=259, MC=143,nc=100"));
+        foreach (string bad in new[] { "kc", "kc=", "kc=-1", "kc=0", "kc=1e3", "xc=8", "kc=99999999" })
+            Assert.Throws<EngineException>(() => BlockSizes.Override(derived, bad));
+    }
+
+    [Fact]
+    public void Cache_sizes_from_the_environment_parse_units_and_reject_malformed_text()
+    {
+        Assert.Null(CpuCaches.FromEnvironment(" "));
+        var c = CpuCaches.FromEnvironment("l1d=48K, l2=2M,l3=33554432")!;
+        Assert.Equal((48L << 10, 2L << 20, 32L << 20, "environment"), (c.L1Data, c.L2, c.L3, c.Source));
+        foreach (string bad in new[] { "l2", "l2=", "l2=0", "l2=-1M", "l2=2G", "l4=1M", "l2=1.5M", "l2=99999999999M" })
+            Assert.Throws<EngineException>(() => CpuCaches.FromEnvironment(bad));
+    }
+
+    [Fact]
+    public void This_machines_caches_are_plausible()
+    {
+        var c = CpuCaches.Current;
+        Assert.InRange(c.L1Data, 4 << 10, 4 << 20);
+        Assert.InRange(c.L2, c.L1Data, 1L << 32);
+    }
+
+    public static IEnumerable<object[]> Shapes() =>
+        from shape in new[] { (1, 1, 1), (32, 128, 784), (784, 128, 32), (32, 784, 128), (128, 10, 32), (2048, 2048, 2048), (7, 4133, 9), (300, 5, 600) }
+        from threads in new[] { 1, 2, 3, 8 }
+        from transB in new[] { false, true }
+        from epilogue in new[] { false, true }
+        select new object[] { shape.Item1, shape.Item2, shape.Item3, threads, transB, epilogue };
+
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void Parts_cover_C_once_in_whole_tiles(int m, int n, int k, int threads, bool transB, bool epilogue)
+    {
+        var blocks = BlockSizes.Derive(8, 32, Zen4, threads);
+        var plan = GemmPlan.For(blocks, m, n, k, transB, threads, narrowWidth: 16, tileEpilogue: epilogue);
+        Assert.InRange(plan.Parts, 1, threads);
+        if (2L * m * n * k < GemmPlan.MinFlopsPerThread) Assert.Equal(1, plan.Parts);
+        if (epilogue) Assert.False(plan.Narrow);
+        if (plan.Narrow) Assert.True(n <= 16 && !transB);
+        var covered = new int[m, n];
+        for (int p = 0; p < plan.Parts; p++)
+        {
+            var (r0, r1, c0, c1) = plan.PartOf(p, m, n);
+            if (r0 < r1 && c0 < c1)
+            {
+                Assert.True(plan.SplitColumns ? c0 % blocks.NR == 0 : r0 % blocks.MR == 0, "parts start on a tile edge");
+                for (int i = r0; i < r1; i++) for (int j = c0; j < c1; j++) covered[i, j]++;
+            }
+        }
+        foreach (int count in covered) Assert.Equal(1, count);
+    }
+
+    /// <summary>Block sizes far from any machine's: every loop runs many blocks and every edge case of the packing.</summary>
+    public static IEnumerable<object[]> Blockings() =>
+        from isa in SupportedIsas
+        from sizes in new[] { (8, 1, 1), (24, 3, 5), (64, 7, 2), (1024, 1000, 1000) }
+        from threads in new[] { 1, 3 }
+        select new object[] { isa, sizes.Item1, sizes.Item2, sizes.Item3, threads };
+
+    [Theory]
+    [MemberData(nameof(Blockings))]
+    public void Any_blocking_gives_the_reference_bits(InstructionSet isa, int kc, int mcTiles, int ncTiles, int threads)
+    {
+        var derived = BlockSizes.For(isa, CpuCaches.Current, threads);
+        var blocks = derived with { KC = kc, MC = mcTiles * derived.MR, NC = ncTiles * derived.NR };
+        using var simd = new SimdKernels(isa, threads, blocks);
+        var rng = new SplitMix64((ulong)(kc * 131 + mcTiles * 17 + ncTiles + threads * 7));
+        foreach (var (m, n, k) in new[] { (1, 1, 1), (13, 37, 29), (61, 127, 200), (32, 128, 100), (100, 10, 33), (9, 70, 0) })
+        foreach (var ta in new[] { Transpose.No, Transpose.Yes })
+        foreach (var tb in new[] { Transpose.No, Transpose.Yes })
+        foreach (bool accumulate in new[] { false, true })
+        {
+            var a = SimdGemmEqualityTests.Operand(ref rng, ta, m, k, pad: 3);
+            var b = SimdGemmEqualityTests.Operand(ref rng, tb, k, n, pad: 2);
+            var c0 = SimdGemmEqualityTests.InitialC(ref rng, m, n, pad: 1, accumulate);
+            var expected = c0.Clone();
+            var got = c0.Clone();
+            ReferenceKernels.Instance.Gemm(ta, tb, a.ReadOnly, b.ReadOnly, expected.View, accumulate);
+            simd.Gemm(ta, tb, a.ReadOnly, b.ReadOnly, got.View, accumulate);
+            string? diff = GuardedMatrix.FirstDifference(got, expected, anyNaN: false);
+            Assert.True(diff is null, $"{blocks} {ta}/{tb} {m}x{n}x{k} accumulate={accumulate}: {diff}");
+
+            var wExpected = c0.Clone();
+            var wGot = c0.Clone();
+            ReferenceKernels.Instance.GemmSgdUpdate(ta, tb, a.ReadOnly, b.ReadOnly, wExpected.View, 0.05f, 1e-3f);
+            simd.GemmSgdUpdate(ta, tb, a.ReadOnly, b.ReadOnly, wGot.View, 0.05f, 1e-3f);
+            diff = GuardedMatrix.FirstDifference(wGot, wExpected, anyNaN: true);
+            Assert.True(diff is null, $"SGD step {blocks} {ta}/{tb} {m}x{n}x{k}: {diff}");
+        }
+    }
+}
