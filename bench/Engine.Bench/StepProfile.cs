@@ -29,10 +29,8 @@ static class StepProfile
         network.InitializeWeights(0);
         var trainer = new Trainer(network, timed, new TrainingOptions(epochs + 1, batch, 0.1f, 1e-4f, 0, true));
 
-        var check = Stopwatch.StartNew();
-        bool bytes = ByteRows.TryCreate(train, simd) is not null;
-        Console.WriteLine($"byte form of the training set: {(bytes ? "made" : "none")}, {check.Elapsed.TotalMilliseconds:F1} ms to check (once per run)");
-        trainer.RunEpoch(train, 0); // warm-up: tiered JIT, packing buffers, page faults, the byte form
+        Console.WriteLine($"byte form of the training set: {(train.Bytes is not null ? $"bytes / {train.BytesDivisor:G9}" : "none")}");
+        trainer.RunEpoch(train, 0); // warm-up: tiered JIT, packing buffers, page faults
         timed.Reset();
         double total = 0;
         for (int e = 1; e <= epochs; e++) total += trainer.RunEpoch(train, e).Seconds;

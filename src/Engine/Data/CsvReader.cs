@@ -7,7 +7,8 @@ namespace Engine.Data;
 /// Reads numeric CSV in the Kaggle digit-recognizer layout: a header line (e.g. <c>label,pixel0,…</c>), then
 /// one example per line. A column named <c>label</c> (any position, any case) holds integer class labels;
 /// without one the file is unlabelled input for predict. Every other column is a feature, so the input width
-/// comes from the file. Errors name the line and column.
+/// comes from the file. Errors name the line and column. A file whose features are all integers 0..255 (pixels, as in
+/// the Kaggle files) is read as bytes: the dataset holds its byte form, as an IDX file's does.
 /// </summary>
 internal static class CsvReader
 {
@@ -46,6 +47,7 @@ internal static class CsvReader
 
         var features = new List<float>();
         var labels = labelColumn >= 0 ? new List<int>() : null;
+        bool allBytes = true;
         int lineNumber = 1;
         int count = 0;
         string? line;
@@ -72,6 +74,7 @@ internal static class CsvReader
                     if (!float.TryParse(field, NumberStyles.Float, CultureInfo.InvariantCulture, out float value) || !float.IsFinite(value))
                         throw new EngineException($"{name} line {lineNumber}, column {column + 1} ({columns[column]}): '{Shorten(field)}' is not a finite number");
                     features.Add(value);
+                    allBytes &= IsByte(value);
                 }
                 column++;
                 if (comma < 0) break;
@@ -82,8 +85,14 @@ internal static class CsvReader
             count++;
         }
         if (count == 0) throw new EngineException($"{name}: no data rows after the header");
-        return new Dataset(features.ToArray(), labels?.ToArray(), count, width, name);
+        if (!allBytes) return new Dataset(features.ToArray(), labels?.ToArray(), count, width, name);
+        var bytes = new byte[features.Count];
+        for (int i = 0; i < bytes.Length; i++) bytes[i] = (byte)features[i];
+        return new Dataset(bytes, 1f, labels?.ToArray(), count, width, name);
     }
+
+    /// <summary>Whether <paramref name="value"/> is bit for bit a byte's float: an integer 0..255, and not −0.</summary>
+    static bool IsByte(float value) => value >= 0 && value <= 255 && value == MathF.Floor(value) && !float.IsNegative(value);
 
     static string Shorten(ReadOnlySpan<char> s) => s.Length <= 32 ? s.ToString() : s[..32].ToString() + "...";
 }

@@ -77,17 +77,17 @@ public static class DataSource
         return null;
     }
 
-    static Dataset LoadIdxImages(string imagesPath)
+    /// <summary>An IDX images file as a dataset of its bytes (divisor 1: the features are the byte values).</summary>
+    static Dataset LoadIdxImages(string imagesPath, int[]? labels = null, string? labelsPath = null)
     {
         IdxArray images = IdxReader.Read(imagesPath);
         if (images.Dimensions.Length < 2)
             throw new EngineException($"{imagesPath}: IDX images need rank 2 or more (count, features...), found rank {images.Dimensions.Length}");
         int count = images.Dimensions[0];
         if (count == 0) throw new EngineException($"{imagesPath}: holds no examples");
-        int width = images.Data.Length / count;
-        var features = new float[images.Data.Length];
-        for (int i = 0; i < features.Length; i++) features[i] = images.Data[i];
-        return new Dataset(features, null, count, width, imagesPath);
+        if (labels is not null && labels.Length != count)
+            throw new EngineException($"{labelsPath}: {labels.Length} labels for {count} images in {imagesPath}");
+        return new Dataset(images.Data, 1f, labels, count, images.Data.Length / count, imagesPath);
     }
 
     static Dataset LoadIdxPair(string imagesPath, string labelsPath)
@@ -95,10 +95,6 @@ public static class DataSource
         IdxArray labels = IdxReader.Read(labelsPath);
         if (labels.Dimensions.Length != 1)
             throw new EngineException($"{labelsPath}: IDX labels must have rank 1, found rank {labels.Dimensions.Length}");
-        Dataset images = LoadIdxImages(imagesPath);
-        if (labels.Dimensions[0] != images.Count)
-            throw new EngineException($"{labelsPath}: {labels.Dimensions[0]} labels for {images.Count} images in {imagesPath}");
-        int[] y = Array.ConvertAll(labels.Data, b => (int)b);
-        return new Dataset(images.Features, y, images.Count, images.Width, imagesPath);
+        return LoadIdxImages(imagesPath, Array.ConvertAll(labels.Data, b => (int)b), labelsPath);
     }
 }

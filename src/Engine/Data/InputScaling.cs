@@ -93,12 +93,18 @@ public sealed class InputScaling
     /// <summary>The feature count the scaling was fitted on, or null when it applies to any width (<see cref="Kind.Divide"/>).</summary>
     public int? Width => Mode == Kind.Standardize ? Mean.Length : null;
 
-    /// <summary>A scaled copy of the dataset.</summary>
+    /// <summary>
+    /// A scaled copy of the dataset. Dividing raw bytes (a dataset whose byte form has divisor 1, as the IDX and CSV
+    /// readers make it) gives a dataset with the same bytes and this divisor: its features are byte / divisor, the
+    /// bits <see cref="ApplyRows"/> computes from byte-valued floats. Any other input gives floats only.
+    /// </summary>
     public Dataset Apply(Dataset data)
     {
+        if (Mode == Kind.Divide && data.Bytes is { } bytes && data.BytesDivisor == 1f)
+            return new Dataset(bytes, Divisor, data.Labels, data.Count, data.Width, data.Source);
         var scaled = new float[data.Features.Length];
         ApplyRows(data.Features, scaled, data.Width, data.Source);
-        return new Dataset(scaled, data.Labels, data.Count, data.Width, data.Source) { ByteDivisor = Mode == Kind.Divide ? Divisor : 0 };
+        return new Dataset(scaled, data.Labels, data.Count, data.Width, data.Source);
     }
 
     /// <summary>Scales whole rows of <paramref name="width"/> features from <paramref name="source"/> into <paramref name="destination"/>.</summary>

@@ -23,9 +23,6 @@ internal sealed class Trainer
     readonly int[] _batchLabels;    // (B)
     readonly OptimizerState _optimizer;
     float _learningRate;            // this epoch's rate, from the schedule
-    // The training set as bytes when it is byte-valued pixels (checked once per Train call, reused by its epochs):
-    // the shuffled gather then reads a quarter of the memory.
-    (Dataset? For, ByteRows? Rows) _byteRows;
 
     public Trainer(Network network, IKernels kernels, TrainingOptions options) : this(network, kernels, options, null) { }
 
@@ -57,13 +54,6 @@ internal sealed class Trainer
     /// and the network is left with the best epoch's weights.
     /// </summary>
     internal List<EpochReport> Train(Dataset train, Dataset? test, Action<EpochReport>? onEpoch, RunControl control)
-    {
-        _byteRows = default; // checked afresh for every run: the caller may have changed the features since the last
-        try { return TrainEpochs(train, test, onEpoch, control); }
-        finally { _byteRows = default; } // and not kept alive after it
-    }
-
-    List<EpochReport> TrainEpochs(Dataset train, Dataset? test, Action<EpochReport>? onEpoch, RunControl control)
     {
         _network.CheckLabelled(train);
         if (test is not null) _network.CheckLabelled(test);
@@ -113,10 +103,7 @@ internal sealed class Trainer
         return true;
     }
 
-    /// <summary>
-    /// One pass over the training set; returns the mean cross-entropy seen and the seconds spent (benchmarks). Calls
-    /// with the same dataset share its byte form, checked on the first: the features must not change in between.
-    /// </summary>
+    /// <summary>One pass over the training set; returns the mean cross-entropy seen and the seconds spent (benchmarks).</summary>
     public (double MeanLoss, double Seconds) RunEpoch(Dataset train, int epoch)
     {
         var (done, seconds) = RunEpoch(train, TrainingCursor.EpochStart(epoch), null);
@@ -139,7 +126,6 @@ internal sealed class Trainer
             for (int i = 0; i < n; i++) order[i] = i;
             SplitMix64.ForStream(_options.Seed, RandomStreams.Shuffle, (ulong)from.Epoch).Shuffle(order);
         }
-        ByteRows? bytes = order is null ? null : BytesOf(train);
         TrainingCursor here = from;
         var clock = Stopwatch.StartNew();
         for (int start = here.Step * batch; start < n; start += batch)
@@ -154,19 +140,13 @@ internal sealed class Trainer
             }
             else
             {
-                for (int r = 0; r < rows; r++)
-                {
-                    int source = order[start + r];
-                    if (bytes is not null) bytes.CopyRow(_kernels, source, _batchInput.AsSpan(r * d, d));
-                    else train.Row(source).CopyTo(_batchInput.AsSpan(r * d, d));
-                    _batchLabels[r] = train.Labels![source];
-                }
+                Gather(_kernels, train, order.AsSpan(start, rows), _batchInput, _batchLabels);
                 x = new ReadOnlyMatrixView(_batchInput.AsSpan(0, rows * d), rows, d);
                 y = _batchLabels.AsSpan(0, rows);
             }
             // The next batch's rows are scattered over the whole set: the step fetches them while it runs.
             var next = order is null ? default
-                : new BatchPrefetch(train, bytes, order.AsSpan(Math.Min(n, start + batch), Math.Min(n, start + 2 * batch) - Math.Min(n, start + batch)));
+                : new BatchPrefetch(train, order.AsSpan(Math.Min(n, start + batch), Math.Min(n, start + 2 * batch) - Math.Min(n, start + batch)));
             StepResult step = Step(x, y, next);
             here = new TrainingCursor(here.Epoch, here.Step + 1, here.LossSum + step.LossSum, here.Correct + step.Correct);
             afterStep?.Invoke(here, clock.Elapsed.TotalSeconds);
@@ -174,11 +154,22 @@ internal sealed class Trainer
         return (here, clock.Elapsed.TotalSeconds);
     }
 
-    /// <summary>The byte form of <paramref name="train"/>, made (and checked) on the first shuffled epoch that reads it.</summary>
-    ByteRows? BytesOf(Dataset train)
+    /// <summary>
+    /// Copies the examples <paramref name="rows"/> of <paramref name="train"/> into <paramref name="x"/> (rows.Length, Width)
+    /// and their labels into <paramref name="y"/>. Pixel data is read from its byte form (a quarter of the memory of
+    /// the floats, rows scattered over the whole set) and converted by <see cref="IKernels.BytesToFloats"/>, the
+    /// division that made the features: the batch has the feature rows' bits either way.
+    /// </summary>
+    internal static void Gather(IKernels kernels, Dataset train, ReadOnlySpan<int> rows, Span<float> x, Span<int> y)
     {
-        if (!ReferenceEquals(_byteRows.For, train)) _byteRows = (train, ByteRows.TryCreate(train, _kernels));
-        return _byteRows.Rows;
+        int d = train.Width;
+        for (int r = 0; r < rows.Length; r++)
+        {
+            int source = rows[r];
+            if (train.Bytes is not null) kernels.BytesToFloats(train.ByteRow(source), x.Slice(r * d, d), train.BytesDivisor);
+            else train.Row(source).CopyTo(x.Slice(r * d, d));
+            y[r] = train.Labels![source];
+        }
     }
 
     /// <summary>
@@ -215,14 +206,14 @@ internal sealed class Trainer
 internal readonly record struct StepResult(double LossSum, int Correct);
 
 /// <summary>The rows of the next shuffled batch, for a step to fetch into cache while it computes (a hint: never changes results).</summary>
-internal readonly ref struct BatchPrefetch(Dataset train, ByteRows? bytes, ReadOnlySpan<int> rows)
+internal readonly ref struct BatchPrefetch(Dataset train, ReadOnlySpan<int> rows)
 {
     readonly ReadOnlySpan<int> _rows = rows;
 
     public void Fetch()
     {
-        if (bytes is not null)
-            foreach (int row in _rows) bytes.Prefetch(row);
+        if (train?.Bytes is not null)
+            foreach (int row in _rows) Prefetch.Bytes(train.ByteRow(row));
         else if (train is not null)
             foreach (int row in _rows) Prefetch.Row(train.Row(row));
     }
