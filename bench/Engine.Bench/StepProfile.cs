@@ -104,20 +104,29 @@ static class StepProfile
 
         public void Gemm(Transpose transA, Transpose transB, ReadOnlyMatrixView a, ReadOnlyMatrixView b, MatrixView c, bool accumulate)
         {
-            long t = Stopwatch.GetTimestamp();
-            inner.Gemm(transA, transB, a, b, c, accumulate);
-            int k = transA == Transpose.No ? a.Cols : a.Rows;
-            string op = $"{(transA == Transpose.No ? 'N' : 'T')}{(transB == Transpose.No ? 'N' : 'T')}";
-            Add($"Gemm {c.Rows}x{c.Cols}x{k} {op}", t, 2L * c.Rows * c.Cols * k);
+            if (accumulate) ((IKernels)this).Gemm(transA, transB, a, b, c, new AccumulateProduct());
+            else ((IKernels)this).Gemm(transA, transB, a, b, c, new StoreProduct());
         }
 
-        public void GemmSgdUpdate(Transpose transA, Transpose transB, ReadOnlyMatrixView a, ReadOnlyMatrixView b, MatrixView weights, float learningRate, float l2)
+        void IKernels.Gemm<TEpilogue>(Transpose transA, Transpose transB, ReadOnlyMatrixView a, ReadOnlyMatrixView b, MatrixView c, in TEpilogue epilogue)
         {
             long t = Stopwatch.GetTimestamp();
-            inner.GemmSgdUpdate(transA, transB, a, b, weights, learningRate, l2);
+            inner.Gemm(transA, transB, a, b, c, epilogue);
             int k = transA == Transpose.No ? a.Cols : a.Rows;
             string op = $"{(transA == Transpose.No ? 'N' : 'T')}{(transB == Transpose.No ? 'N' : 'T')}";
-            Add($"GemmSgdUpdate {weights.Rows}x{weights.Cols}x{k} {op}", t, 2L * weights.Rows * weights.Cols * k);
+            string then = TEpilogue.Use == ProductUse.Finish ? $" then {EpilogueName<TEpilogue>()}" : "";
+            Add($"Gemm {c.Rows}x{c.Cols}x{k} {op}{then}", t, 2L * c.Rows * c.Cols * k);
+        }
+
+        /// <summary>BiasActivation`1[TanhOperator] → BiasActivation&lt;Tanh&gt;.</summary>
+        static string EpilogueName<T>() =>
+            typeof(T).IsGenericType ? $"{typeof(T).Name[..typeof(T).Name.IndexOf('`')]}<{typeof(T).GetGenericArguments()[0].Name.Replace("Operator", "").Replace("Rule", "")}>" : typeof(T).Name;
+
+        void IKernels.Update<TRule>(in TRule rule, Span<float> weights, ReadOnlySpan<float> gradient, Span<float> first, Span<float> second)
+        {
+            long t = Stopwatch.GetTimestamp();
+            inner.Update(rule, weights, gradient, first, second);
+            Add($"Update<{typeof(TRule).Name.Replace("Rule", "")}> {weights.Length}", t);
         }
 
         public void AddBiasToRows(MatrixView z, ReadOnlySpan<float> bias)
@@ -170,25 +179,13 @@ static class StepProfile
             Add($"BytesToFloats {source.Length}", t);
         }
 
-        public void SgdUpdate(Span<float> weights, ReadOnlySpan<float> gradient, float learningRate, float l2)
-        {
-            long t = Stopwatch.GetTimestamp();
-            inner.SgdUpdate(weights, gradient, learningRate, l2);
-            Add($"SgdUpdate {weights.Length}", t);
-        }
+        public void SgdUpdate(Span<float> weights, ReadOnlySpan<float> gradient, float learningRate, float l2) =>
+            ((IKernels)this).Update(new SgdRule(learningRate, l2), weights, gradient, default, default);
 
-        public void MomentumUpdate(Span<float> weights, ReadOnlySpan<float> gradient, Span<float> velocity, float learningRate, float l2, float momentum, bool nesterov)
-        {
-            long t = Stopwatch.GetTimestamp();
-            inner.MomentumUpdate(weights, gradient, velocity, learningRate, l2, momentum, nesterov);
-            Add($"MomentumUpdate {weights.Length}", t);
-        }
+        public void MomentumUpdate(Span<float> weights, ReadOnlySpan<float> gradient, Span<float> velocity, float learningRate, float l2, float momentum, bool nesterov) =>
+            ((IKernels)this).Update(new MomentumRule(learningRate, l2, momentum, nesterov), weights, gradient, velocity, default);
 
-        public void AdamUpdate(Span<float> weights, ReadOnlySpan<float> gradient, Span<float> firstMoment, Span<float> secondMoment, in AdamStep step)
-        {
-            long t = Stopwatch.GetTimestamp();
-            inner.AdamUpdate(weights, gradient, firstMoment, secondMoment, step);
-            Add($"AdamUpdate {weights.Length}", t);
-        }
+        public void AdamUpdate(Span<float> weights, ReadOnlySpan<float> gradient, Span<float> firstMoment, Span<float> secondMoment, in AdamStep step) =>
+            ((IKernels)this).Update(new AdamRule(step), weights, gradient, firstMoment, secondMoment);
     }
 }

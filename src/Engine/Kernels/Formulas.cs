@@ -38,6 +38,13 @@ internal interface IUpdateRule
     void Invoke<TVec>(ref TVec w, TVec g, ref TVec s1, ref TVec s2) where TVec : struct, IVec<TVec>;
 }
 
+/// <summary>x itself (the output layer's logits).</summary>
+internal readonly struct IdentityOperator : IUnaryOperator
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public float Invoke(float x) => x;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public TVec Invoke<TVec>(TVec x) where TVec : struct, IVec<TVec> => x;
+}
+
 /// <summary>tanh(x) (ScalarMath.Tanh and its vector twin).</summary>
 internal readonly struct TanhOperator : IUnaryOperator
 {

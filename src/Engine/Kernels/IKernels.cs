@@ -32,6 +32,19 @@ public interface IKernels : IDisposable
     internal IKernels PartKernels(int part) => this;
 
     /// <summary>
+    /// The GEMM: C receives the product P = op(A)·op(B) (op(A) is M×K, op(B) is K×N, C is M×N) as
+    /// <paramref name="epilogue"/> says: stored, accumulated, finished with a bias and an activation (a layer's forward
+    /// pass) or applied as an optimizer step to the weights in C (see GemmEpilogues.cs). Every P element is
+    /// <c>acc = fma(a[i,k], b[k,j], acc)</c> for k = 0..K-1 in order, starting from 0 (from C when accumulating); the
+    /// epilogue then runs its formula on it, exactly as the reference's plain product followed by the plain step.
+    /// </summary>
+    internal void Gemm<TEpilogue>(Transpose transA, Transpose transB, ReadOnlyMatrixView a, ReadOnlyMatrixView b, MatrixView c, in TEpilogue epilogue)
+        where TEpilogue : struct, IGemmEpilogue;
+
+    // The public operations below are conveniences over the generic members above (each backend forwards them in one
+    // line): callers outside the library cannot name an epilogue or a rule type.
+
+    /// <summary>
     /// C = op(A)·op(B), or C += op(A)·op(B) when <paramref name="accumulate"/>. op(A) is M×K, op(B) is K×N,
     /// C is M×N. Every C element is updated <c>acc = fma(a[i,k], b[k,j], acc)</c> for k = 0..K-1 in order,
     /// starting from 0 (or the existing C value when accumulating).
@@ -61,17 +74,18 @@ public interface IKernels : IDisposable
     void ColumnSums(ReadOnlyMatrixView m, Span<float> sums);
 
     /// <summary>
-    /// The SGD step of a weight matrix straight from its gradient product: every G[i,j] of G = op(A)·op(B) computed as
-    /// <see cref="Gemm"/> computes it (not accumulating), then w ← fma(−lr, fma(l2, w, G[i,j]), w) as
-    /// <see cref="SgdUpdate"/> does. The same bits as the two calls in a row; G need not be stored anywhere.
-    /// </summary>
-    void GemmSgdUpdate(Transpose transA, Transpose transB, ReadOnlyMatrixView a, ReadOnlyMatrixView b, MatrixView weights, float learningRate, float l2);
-
-    /// <summary>
     /// destination[i] = source[i] / divisor, one correctly rounded division per element: byte-valued inputs (pixels)
     /// turned into the floats <see cref="Data.InputScaling.Divide"/> makes of them, e.g. in a shuffled batch gather.
     /// </summary>
     void BytesToFloats(ReadOnlySpan<byte> source, Span<float> destination, float divisor);
+
+    /// <summary>
+    /// An optimizer's update of a tensor: every parameter w with gradient g and the state the rule keeps (empty spans
+    /// for state it does not keep) gets the rule's step (see Formulas.cs). The weights of a training step usually take
+    /// their update fused into the weight-gradient product instead (<see cref="UpdateWeights{TRule}"/>): the same bits.
+    /// </summary>
+    internal void Update<TRule>(in TRule rule, Span<float> weights, ReadOnlySpan<float> gradient, Span<float> first, Span<float> second)
+        where TRule : struct, IUpdateRule;
 
     /// <summary>
     /// SGD step with L2 on this tensor: w ← fma(−lr, fma(l2, w, g), w), i.e. w −= lr·(g + l2·w).

@@ -107,12 +107,18 @@ internal sealed class Network
     /// <summary>
     /// Backward pass after <see cref="Forward"/> on the same input: writes the gradient of the batch-mean
     /// cross-entropy, (1/rows)·Σ_examples ∂CE/∂θ, into the workspace's gradient arena; the L2 term is applied by the
-    /// optimiser. With <paramref name="sgd"/>, the SGD step (λ on weights only) is fused in layer by layer
-    /// (<see cref="DenseLayer.Backward"/>): the parameters end with the bits of the gradients followed by SgdUpdate on
-    /// every tensor, but the weight gradients are never stored (that part of the arena is left as it was).
+    /// optimiser.
     /// </summary>
-    public void Backward(IKernels kernels, ReadOnlyMatrixView input, ReadOnlySpan<int> labels, Workspace workspace,
-        (float LearningRate, float L2)? sgd = null)
+    public void Backward(IKernels kernels, ReadOnlyMatrixView input, ReadOnlySpan<int> labels, Workspace workspace) =>
+        Backward(kernels, input, labels, workspace, StoredGradients.Instance);
+
+    /// <summary>
+    /// Backward pass after <see cref="Forward"/> on the same input: the gradient of the batch-mean cross-entropy,
+    /// (1/rows)·Σ_examples ∂CE/∂θ, layer by layer from the last, each layer's dW and db handed to
+    /// <paramref name="sink"/> (stored, or applied by an optimizer: then the weight part of the workspace's gradient
+    /// arena is left as it was, and only the biases' part holds this step's db).
+    /// </summary>
+    public void Backward(IKernels kernels, ReadOnlyMatrixView input, ReadOnlySpan<int> labels, Workspace workspace, IGradientSink sink)
     {
         int rows = input.Rows;
         workspace.CheckFits(this, rows);
@@ -125,7 +131,7 @@ internal sealed class Network
         {
             ReadOnlyMatrixView x = l == 0 ? input : workspace.Activation(l - 1, rows);
             MatrixView dx = l == 0 ? default : workspace.Delta(l - 1, rows);
-            _layers[l].Backward(kernels, workspace.Delta(l, rows), workspace.Activation(l, rows), x, dx, Parameters, workspace.Gradients, sgd);
+            _layers[l].Backward(kernels, workspace.Delta(l, rows), workspace.Activation(l, rows), x, dx, Parameters, workspace.Gradients, sink);
         }
     }
 }

@@ -173,29 +173,18 @@ internal sealed class Trainer
     }
 
     /// <summary>
-    /// Forward, backward and the optimizer's update on one batch. <paramref name="next"/> names the rows of the batch
-    /// that follows, to be fetched into cache during this step (none by default): after the forward pass (SGD) or the
-    /// backward pass (optimizers with state), late enough that the step's own working set (weights, gradients, packed
-    /// panels) does not push them out of L2 again, early enough that the gather finds them there.
+    /// Forward, backward and the optimizer's update on one batch (the update fused into the backward pass: each layer's
+    /// weights step as their gradient product is made). <paramref name="next"/> names the rows of the batch that follows,
+    /// fetched into cache after the forward pass: late enough that the step's own working set (weights, packed panels)
+    /// does not push them out of L2 again, early enough that the gather finds them there.
     /// </summary>
     /// <returns>The batch's summed cross-entropy and how many of its rows the forward pass classified right.</returns>
     public StepResult Step(ReadOnlyMatrixView x, ReadOnlySpan<int> y, BatchPrefetch next = default)
     {
         double loss = _network.Forward(_kernels, x, y, _workspace);
         int correct = Evaluator.CountCorrect(_workspace.Probabilities(x.Rows), y);
-        if (_optimizer.Optimizer.Kind == OptimizerKind.Sgd)
-        {
-            // SGD steps each weight matrix as its gradient product leaves the GEMM: no gradient stored and read back.
-            next.Fetch();
-            _network.Backward(_kernels, x, y, _workspace, sgd: (_learningRate, _options.L2));
-            _optimizer.CountStep();
-        }
-        else
-        {
-            _network.Backward(_kernels, x, y, _workspace);
-            next.Fetch();
-            _optimizer.Apply(_kernels, _network, _workspace.Gradients, _learningRate, _options.L2);
-        }
+        next.Fetch();
+        _network.Backward(_kernels, x, y, _workspace, _optimizer.Begin(_learningRate, _options.L2));
         return new StepResult(loss, correct);
     }
 }

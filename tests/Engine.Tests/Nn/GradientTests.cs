@@ -117,6 +117,8 @@ public class GradientTests
         readonly ReferenceKernels _r = ReferenceKernels.Instance;
         public string Name => "skewed";
         public void Gemm(Transpose ta, Transpose tb, ReadOnlyMatrixView a, ReadOnlyMatrixView b, MatrixView c, bool acc) => _r.Gemm(ta, tb, a, b, c, acc);
+        void IKernels.Gemm<TEpilogue>(Transpose ta, Transpose tb, ReadOnlyMatrixView a, ReadOnlyMatrixView b, MatrixView c, in TEpilogue e) => _r.Gemm(ta, tb, a, b, c, e);
+        void IKernels.Update<TRule>(in TRule rule, Span<float> w, ReadOnlySpan<float> g, Span<float> s1, Span<float> s2) => _r.Update(rule, w, g, s1, s2);
         public void AddBiasToRows(MatrixView z, ReadOnlySpan<float> bias) => _r.AddBiasToRows(z, bias);
         public void ActivationForward(Activation a, MatrixView z) => _r.ActivationForward(a, z);
         public void ActivationBackward(Activation a, ReadOnlyMatrixView o, MatrixView g) => _r.ActivationBackward(a, o, g);
@@ -128,7 +130,6 @@ public class GradientTests
             foreach (ref float s in sums) s *= 1.01f;
         }
         public void BytesToFloats(ReadOnlySpan<byte> s, Span<float> d, float divisor) => _r.BytesToFloats(s, d, divisor);
-        public void GemmSgdUpdate(Transpose ta, Transpose tb, ReadOnlyMatrixView a, ReadOnlyMatrixView b, MatrixView w, float lr, float l2) => _r.GemmSgdUpdate(ta, tb, a, b, w, lr, l2);
         public void SgdUpdate(Span<float> w, ReadOnlySpan<float> g, float lr, float l2) => _r.SgdUpdate(w, g, lr, l2);
         public void MomentumUpdate(Span<float> w, ReadOnlySpan<float> g, Span<float> v, float lr, float l2, float mu, bool nesterov) => _r.MomentumUpdate(w, g, v, lr, l2, mu, nesterov);
         public void AdamUpdate(Span<float> w, ReadOnlySpan<float> g, Span<float> m, Span<float> v, in AdamStep step) => _r.AdamUpdate(w, g, m, v, step);

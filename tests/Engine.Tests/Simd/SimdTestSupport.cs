@@ -142,3 +142,11 @@ internal sealed class GuardedMatrix
         return first is null ? null : $"first difference at {first}; {count} of {got.Buffer.Length} buffer floats differ";
     }
 }
+
+/// <summary>The fused weight step as the tests name it: G = op(A)·op(B), then SGD on W, in one GEMM epilogue.</summary>
+internal static class GemmSgdUpdateExtension
+{
+    public static unsafe void GemmSgdUpdate(this IKernels kernels, Transpose transA, Transpose transB, ReadOnlyMatrixView a, ReadOnlyMatrixView b,
+        MatrixView weights, float learningRate, float l2) =>
+        kernels.Gemm(transA, transB, a, b, weights, new UpdateWeights<SgdRule>(new SgdRule(learningRate, l2), null, null, 0));
+}

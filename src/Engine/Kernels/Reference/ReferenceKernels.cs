@@ -12,7 +12,29 @@ internal sealed class ReferenceKernels : IKernels
 
     public string Name => "reference";
 
-    public void Gemm(Transpose transA, Transpose transB, ReadOnlyMatrixView a, ReadOnlyMatrixView b, MatrixView c, bool accumulate)
+    public void Gemm<TEpilogue>(Transpose transA, Transpose transB, ReadOnlyMatrixView a, ReadOnlyMatrixView b, MatrixView c, in TEpilogue epilogue)
+        where TEpilogue : struct, IGemmEpilogue
+    {
+        if (TEpilogue.Use != ProductUse.Finish)
+        {
+            Product(transA, transB, a, b, c, accumulate: TEpilogue.Use == ProductUse.Accumulate);
+            return;
+        }
+        // The definition of every other epilogue: row i of the plain product P (row i of op(A) is a 1×K view: a row
+        // of A, or a column of the stored Aᵀ), then the epilogue's formula on that row of C.
+        var (m, n, k) = GemmShape.Resolve(transA, transB, a, b, c);
+        Span<float> p = n <= 4096 ? stackalloc float[n] : new float[n];
+        for (int i = 0; i < m; i++)
+        {
+            ReadOnlyMatrixView aRow = transA == Transpose.No
+                ? new ReadOnlyMatrixView(a.Row(i), 1, k)
+                : new ReadOnlyMatrixView(a.Data[Math.Min(i, a.Data.Length)..], k, 1, a.Stride); // K = 0: an empty A
+            Product(transA, transB, aRow, b, new MatrixView(p, 1, n), accumulate: false);
+            epilogue.Finish(i, 0, p, c.Row(i));
+        }
+    }
+
+    static void Product(Transpose transA, Transpose transB, ReadOnlyMatrixView a, ReadOnlyMatrixView b, MatrixView c, bool accumulate)
     {
         var (m, n, k) = GemmShape.Resolve(transA, transB, a, b, c);
 
@@ -36,22 +58,6 @@ internal sealed class ReferenceKernels : IKernels
                     for (int j = 0; j < n; j++) cRow[j] = MathF.FusedMultiplyAdd(aip, b[j, p], cRow[j]);
                 }
             }
-        }
-    }
-
-    public void GemmSgdUpdate(Transpose transA, Transpose transB, ReadOnlyMatrixView a, ReadOnlyMatrixView b, MatrixView weights, float learningRate, float l2)
-    {
-        var (m, n, k) = GemmShape.Resolve(transA, transB, a, b, weights);
-        Span<float> g = n <= 4096 ? stackalloc float[n] : new float[n];
-        for (int i = 0; i < m; i++)
-        {
-            // Row i of G by Gemm itself (row i of op(A) is a 1×K view: a row of A, or a column of the stored Aᵀ),
-            // then SgdUpdate on row i of the weights: the definition, one row of G at a time.
-            ReadOnlyMatrixView aRow = transA == Transpose.No
-                ? new ReadOnlyMatrixView(a.Row(i), 1, k)
-                : new ReadOnlyMatrixView(a.Data[Math.Min(i, a.Data.Length)..], k, 1, a.Stride); // K = 0: an empty A
-            Gemm(transA, transB, aRow, b, new MatrixView(g, 1, n), accumulate: false);
-            SgdUpdate(weights.Row(i), g, learningRate, l2);
         }
     }
 
@@ -145,24 +151,21 @@ internal sealed class ReferenceKernels : IKernels
         for (int i = 0; i < source.Length; i++) destination[i] = op.Invoke(source[i]);
     }
 
-    public void SgdUpdate(Span<float> weights, ReadOnlySpan<float> gradient, float learningRate, float l2)
+    // The public conveniences of IKernels, over the generic members.
+    public void Gemm(Transpose transA, Transpose transB, ReadOnlyMatrixView a, ReadOnlyMatrixView b, MatrixView c, bool accumulate)
     {
-        Shape.Require(weights.Length == gradient.Length, "weights and gradient lengths differ");
+        if (accumulate) Gemm(transA, transB, a, b, c, new AccumulateProduct());
+        else Gemm(transA, transB, a, b, c, new StoreProduct());
+    }
+
+    public void SgdUpdate(Span<float> weights, ReadOnlySpan<float> gradient, float learningRate, float l2) =>
         Update(new SgdRule(learningRate, l2), weights, gradient, default, default);
-    }
 
-    public void MomentumUpdate(Span<float> weights, ReadOnlySpan<float> gradient, Span<float> velocity, float learningRate, float l2, float momentum, bool nesterov)
-    {
-        Shape.Require(weights.Length == gradient.Length && weights.Length == velocity.Length, "weights, gradient and velocity lengths differ");
+    public void MomentumUpdate(Span<float> weights, ReadOnlySpan<float> gradient, Span<float> velocity, float learningRate, float l2, float momentum, bool nesterov) =>
         Update(new MomentumRule(learningRate, l2, momentum, nesterov), weights, gradient, velocity, default);
-    }
 
-    public void AdamUpdate(Span<float> weights, ReadOnlySpan<float> gradient, Span<float> firstMoment, Span<float> secondMoment, in AdamStep step)
-    {
-        Shape.Require(weights.Length == gradient.Length && weights.Length == firstMoment.Length && weights.Length == secondMoment.Length,
-                      "weights, gradient and moment lengths differ");
+    public void AdamUpdate(Span<float> weights, ReadOnlySpan<float> gradient, Span<float> firstMoment, Span<float> secondMoment, in AdamStep step) =>
         Update(new AdamRule(step), weights, gradient, firstMoment, secondMoment);
-    }
 
     // The plain loops that run a formula's scalar Invoke element by element: the specification of every element-wise kernel.
 
@@ -179,8 +182,10 @@ internal sealed class ReferenceKernels : IKernels
     }
 
     /// <summary>The rule on every parameter of a tensor and its state (empty spans for state the rule does not keep).</summary>
-    static void Update<TRule>(TRule rule, Span<float> w, ReadOnlySpan<float> g, Span<float> s1, Span<float> s2) where TRule : struct, IUpdateRule
+    public void Update<TRule>(in TRule rule, Span<float> w, ReadOnlySpan<float> g, Span<float> s1, Span<float> s2) where TRule : struct, IUpdateRule
     {
+        Shape.Require(g.Length == w.Length && (TRule.StateVectors < 1 || s1.Length == w.Length) && (TRule.StateVectors < 2 || s2.Length == w.Length),
+                      "weights, gradient and state lengths differ");
         float unused1 = 0, unused2 = 0;
         // One loop per state count (TRule.StateVectors is a constant of the instantiation), so each loop is plain.
         if (TRule.StateVectors == 0)

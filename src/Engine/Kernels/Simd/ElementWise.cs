@@ -25,6 +25,8 @@ internal interface IElementWise
     void Scale(ReadOnlySpan<float> p, float scale, Span<float> d);
     /// <summary>An optimizer's update rule on a tensor and its state (see <see cref="IUpdateRule"/>).</summary>
     void Update<TRule>(in TRule rule, Span<float> weights, ReadOnlySpan<float> gradient, Span<float> first, Span<float> second) where TRule : struct, IUpdateRule;
+    /// <summary>A GEMM epilogue on rows×n of a stored product P (row stride ldp) into C (ldc), with this vector type's formulas.</summary>
+    unsafe void Finish<TEpilogue>(in TEpilogue epilogue, float* product, int ldp, float* c, int ldc, int rows, int n) where TEpilogue : struct, IGemmEpilogue;
     /// <summary>x = exp(x) (for tests of the vector exp).</summary>
     void Exp(Span<float> x);
     /// <summary>d = s / divisor, bytes widened exactly to float.</summary>
@@ -111,6 +113,10 @@ internal sealed unsafe class ElementWise<TVec> : IElementWise where TVec : struc
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public void Finish<TEpilogue>(in TEpilogue epilogue, float* product, int ldp, float* c, int ldc, int rows, int n) where TEpilogue : struct, IGemmEpilogue =>
+        epilogue.Finish<TVec>(0, 0, product, ldp, c, ldc, rows, n);
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void BytesToFloats(ReadOnlySpan<byte> source, Span<float> destination, float divisor)
     {
         fixed (byte* s = source)
@@ -136,7 +142,7 @@ internal sealed unsafe class ElementWise<TVec> : IElementWise where TVec : struc
 
     /// <summary>r[j] = op(x[j], y[j]) for j &lt; n; r may be x or y.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static void Map<TOp>(TOp op, float* x, float* y, float* r, int n) where TOp : struct, IBinaryOperator
+    public static void Map<TOp>(TOp op, float* x, float* y, float* r, int n) where TOp : struct, IBinaryOperator
     {
         int j = 0;
         for (; j + W <= n; j += W) TVec.Store(op.Invoke(TVec.Load(x + j), TVec.Load(y + j)), r + j);

@@ -19,7 +19,7 @@ internal readonly unsafe struct GemmCall(float* a, int lda, bool transA, float* 
 /// <summary>
 /// Blocked SGEMM in the BLIS structure: loops over NC (columns of C), KC (the shared dimension), MC (rows), then
 /// NR×MR tiles computed by the micro-kernel of the vector type's own (<see cref="IVec{TSelf}.MicroKernel"/>) from packed, zero-padded panels
-/// (<see cref="Packing"/>); what happens to each finished tile is the epilogue's (<see cref="ITileEpilogue"/>). The
+/// (<see cref="Packing"/>); what happens to each finished tile is the epilogue's (<see cref="IGemmEpilogue"/>). The
 /// split between threads and the block sizes are <see cref="GemmPlan"/>'s. One instance per backend; calls must not overlap.
 /// </summary>
 internal sealed unsafe class PackedGemm
@@ -58,10 +58,20 @@ internal sealed unsafe class PackedGemm
 
     int NarrowWidth => _isa == InstructionSet.Avx512 ? NarrowKernel512.Width : 0;
 
-    public void Multiply(Transpose transA, Transpose transB, ReadOnlyMatrixView a, ReadOnlyMatrixView b, MatrixView c, bool accumulate)
+    /// <summary>
+    /// C ← epilogue(op(A)·op(B)). Returns false, doing nothing, for an epilogue that finishes tiles (<see cref="ProductUse.Finish"/>)
+    /// on a product it cannot finish tile by tile: K past one KC block (no tile holds a whole product) and the narrow
+    /// kernel's shapes; the caller then stores the product and finishes it itself. A finishing epilogue gets each MR×NR
+    /// tile from the micro-kernel in a scratch tile in L1, so the product is never stored and C is read and written
+    /// once, by the thread that computed that part of the product.
+    /// </summary>
+    public bool Multiply<TEpilogue>(Transpose transA, Transpose transB, ReadOnlyMatrixView a, ReadOnlyMatrixView b, MatrixView c, in TEpilogue epilogue)
+        where TEpilogue : struct, IGemmEpilogue
     {
         var (m, n, k) = GemmShape.Resolve(transA, transB, a, b, c);
-        if (m == 0 || n == 0) return;
+        bool finish = TEpilogue.Use == ProductUse.Finish, accumulate = TEpilogue.Use == ProductUse.Accumulate;
+        if (finish && (k == 0 || k > Blocks.KC || (n <= NarrowWidth && transB == Transpose.No))) return false;
+        if (m == 0 || n == 0) return true;
         using var _ = _busy.Enter();
         fixed (float* pa = a.Data, pb = b.Data, pc = c.Data)
         {
@@ -69,37 +79,16 @@ internal sealed unsafe class PackedGemm
             {
                 if (!accumulate)
                     for (int i = 0; i < m; i++) new Span<float>(pc + (long)i * c.Stride, n).Clear();
-                return;
+                return true;
             }
-            var plan = GemmPlan.For(Blocks, m, n, k, transB == Transpose.Yes, _pool.Threads, NarrowWidth, tileEpilogue: false);
-            Run(new GemmCall(pa, a.Stride, transA == Transpose.Yes, pb, b.Stride, transB == Transpose.Yes, pc, c.Stride, m, n, k, accumulate, plan), default(StoreTile));
-        }
-    }
-
-    /// <summary>
-    /// <see cref="IKernels.GemmSgdUpdate"/>: each MR×NR tile of G = op(A)·op(B) goes from the micro-kernel to a scratch
-    /// tile in L1 and straight into the SGD step of the same weights, so G is never stored and the weights are read
-    /// and written once, by the thread that computed their gradient. Returns false, doing nothing, for the shapes it
-    /// does not fuse: K past one KC block (G would have to be kept between blocks) and the narrow kernel's N ≤ 16.
-    /// </summary>
-    public bool MultiplyIntoSgdUpdate(Transpose transA, Transpose transB, ReadOnlyMatrixView a, ReadOnlyMatrixView b, MatrixView weights,
-        float learningRate, float l2)
-    {
-        var (m, n, k) = GemmShape.Resolve(transA, transB, a, b, weights);
-        if (k == 0 || k > Blocks.KC || (n <= NarrowWidth && transB == Transpose.No)) return false;
-        if (m == 0 || n == 0) return true;
-        using var _ = _busy.Enter();
-        fixed (float* pa = a.Data, pb = b.Data, pw = weights.Data)
-        {
-            var plan = GemmPlan.For(Blocks, m, n, k, transB == Transpose.Yes, _pool.Threads, NarrowWidth, tileEpilogue: true);
-            Run(new GemmCall(pa, a.Stride, transA == Transpose.Yes, pb, b.Stride, transB == Transpose.Yes, pw, weights.Stride, m, n, k, false, plan),
-                new UpdateTile<SgdRule>(new SgdRule(learningRate, l2)));
+            var plan = GemmPlan.For(Blocks, m, n, k, transB == Transpose.Yes, _pool.Threads, NarrowWidth, tileEpilogue: finish);
+            Run(new GemmCall(pa, a.Stride, transA == Transpose.Yes, pb, b.Stride, transB == Transpose.Yes, pc, c.Stride, m, n, k, accumulate, plan), epilogue);
         }
         return true;
     }
 
     /// <summary>Runs the call's parts on the pool: one work object per epilogue type, made once, so a call allocates nothing.</summary>
-    void Run<TEpilogue>(in GemmCall call, in TEpilogue epilogue) where TEpilogue : struct, ITileEpilogue
+    void Run<TEpilogue>(in GemmCall call, in TEpilogue epilogue) where TEpilogue : struct, IGemmEpilogue
     {
         if (!_works.TryGetValue(typeof(TEpilogue), out object? work)) _works[typeof(TEpilogue)] = work = new Work<TEpilogue>(this);
         var typed = (Work<TEpilogue>)work;
@@ -109,14 +98,14 @@ internal sealed unsafe class PackedGemm
         finally { typed.Call = default; }
     }
 
-    sealed class Work<TEpilogue>(PackedGemm gemm) : IParallelWork where TEpilogue : struct, ITileEpilogue
+    sealed class Work<TEpilogue>(PackedGemm gemm) : IParallelWork where TEpilogue : struct, IGemmEpilogue
     {
         public GemmCall Call;
         public TEpilogue Epilogue;
         public void Execute(int part, int parts) => gemm.Execute(part, Call, Epilogue);
     }
 
-    void Execute<TEpilogue>(int part, in GemmCall call, in TEpilogue epilogue) where TEpilogue : struct, ITileEpilogue
+    void Execute<TEpilogue>(int part, in GemmCall call, in TEpilogue epilogue) where TEpilogue : struct, IGemmEpilogue
     {
         var (rowStart, rowEnd, colStart, colEnd) = call.Plan.PartOf(part, call.M, call.N);
         if (rowStart >= rowEnd || colStart >= colEnd) return;
@@ -142,7 +131,7 @@ internal sealed unsafe class PackedGemm
     /// <summary>The five loops around the micro-kernel for C rows [rowStart, rowEnd) and columns [colStart, colEnd).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     void Compute<TVec, TEpilogue>(int part, in GemmCall call, int rowStart, int rowEnd, int colStart, int colEnd, TEpilogue epilogue)
-        where TVec : struct, IVec<TVec> where TEpilogue : struct, ITileEpilogue
+        where TVec : struct, IVec<TVec> where TEpilogue : struct, IGemmEpilogue
     {
         var bs = call.Plan.Blocks;
         int MR = bs.MR, NR = bs.NR, KC = bs.KC, MC = bs.MC, NC = bs.NC;
@@ -182,11 +171,11 @@ internal sealed unsafe class PackedGemm
                             float* cTile = c + (long)(ic + ir) * ldc + jc + jr;
                             for (int r = turn++; r < nextRows; r += calls)
                                 Prefetch.Lines((byte*)(a + (long)(ic + mc + r) * lda + pc), kc * sizeof(float));
-                            if (!TEpilogue.StoresProduct)
+                            if (TEpilogue.Use == ProductUse.Finish)
                             {
-                                // One K block (checked by the caller), so the scratch tile holds the whole product.
+                                // One K block (checked by Multiply), so the scratch tile holds the whole product.
                                 TVec.MicroKernel(kc, packedA + ir * kc, bPanel, ldbPanel, edge, NR, loadC: false);
-                                epilogue.Apply<TVec>(edge, NR, cTile, ldc, mr, nr);
+                                epilogue.Finish<TVec>(ic + ir, jc + jr, edge, NR, cTile, ldc, mr, nr);
                             }
                             else if (mr == MR && nr == NR)
                             {

@@ -31,14 +31,8 @@ internal sealed class SimdKernels : IKernels
         _gemm = new PackedGemm(isa, _pool, blocks ?? BlockSizes.For(isa, CpuCaches.Current, threads));
         _ew = IElementWise.For(isa);
         _rows = new RowActivation(_ew);
-        _sgd = new UpdateSlices<SgdRule>(_ew);
-        _momentum = new UpdateSlices<MomentumRule>(_ew);
-        _adam = new UpdateSlices<AdamRule>(_ew);
     }
 
-    readonly UpdateSlices<SgdRule> _sgd;
-    readonly UpdateSlices<MomentumRule> _momentum;
-    readonly UpdateSlices<AdamRule> _adam;
 
     readonly WorkerPool _pool;
     readonly RowActivation _rows;
@@ -66,23 +60,20 @@ internal sealed class SimdKernels : IKernels
     /// <summary>Runs <paramref name="work"/> in parts on this backend's threads (part 0 on the caller).</summary>
     public void RunParts(IParallelWork work, int parts) => _pool.Run(work, parts);
 
-    public void Gemm(Transpose transA, Transpose transB, ReadOnlyMatrixView a, ReadOnlyMatrixView b, MatrixView c, bool accumulate) =>
-        _gemm.Multiply(transA, transB, a, b, c, accumulate);
-
-    public void GemmSgdUpdate(Transpose transA, Transpose transB, ReadOnlyMatrixView a, ReadOnlyMatrixView b, MatrixView weights, float learningRate, float l2)
+    public unsafe void Gemm<TEpilogue>(Transpose transA, Transpose transB, ReadOnlyMatrixView a, ReadOnlyMatrixView b, MatrixView c, in TEpilogue epilogue)
+        where TEpilogue : struct, IGemmEpilogue
     {
-        if (_gemm.MultiplyIntoSgdUpdate(transA, transB, a, b, weights, learningRate, l2)) return;
-        // Shapes the fused epilogue does not take (K past one block, the narrow N ≤ 16 kernel): the product into a
-        // scratch matrix (sized once), then the update row by row.
-        var (m, n, _) = GemmShape.Resolve(transA, transB, a, b, weights);
-        if (_gradientScratch.Length < m * n) _gradientScratch = new float[m * n];
-        var g = new MatrixView(_gradientScratch.AsSpan(0, m * n), m, n);
-        _gemm.Multiply(transA, transB, a, b, g, accumulate: false);
-        if (weights.Stride == n) SgdUpdate(weights.Data[..(m * n)], g.Data, learningRate, l2);
-        else for (int i = 0; i < m; i++) _ew.Update(new SgdRule(learningRate, l2), weights.Row(i), g.Row(i), default, default);
+        if (_gemm.Multiply(transA, transB, a, b, c, epilogue)) return;
+        // Products the tile loop does not finish (K past one block, so no tile holds a whole product; the narrow
+        // kernel's N ≤ 16): the product into a scratch matrix (sized once), then the epilogue on its rows.
+        var (m, n, _) = GemmShape.Resolve(transA, transB, a, b, c);
+        if (_productScratch.Length < m * n) _productScratch = new float[m * n];
+        var p = new MatrixView(_productScratch.AsSpan(0, m * n), m, n);
+        _gemm.Multiply(transA, transB, a, b, p, new StoreProduct());
+        fixed (float* pp = p.Data, pc = c.Data) _ew.Finish(epilogue, pp, n, pc, c.Stride, m, n);
     }
 
-    float[] _gradientScratch = [];
+    float[] _productScratch = [];
 
     public void AddBiasToRows(MatrixView z, ReadOnlySpan<float> bias)
     {
@@ -202,28 +193,13 @@ internal sealed class SimdKernels : IKernels
         _ew.BytesToFloats(source, destination, divisor);
     }
 
-    public void SgdUpdate(Span<float> weights, ReadOnlySpan<float> gradient, float learningRate, float l2)
-    {
-        Shape.Require(weights.Length == gradient.Length, "weights and gradient lengths differ");
-        RunUpdate(_sgd, new SgdRule(learningRate, l2), weights, gradient, default, default);
-    }
-
-    public void MomentumUpdate(Span<float> weights, ReadOnlySpan<float> gradient, Span<float> velocity, float learningRate, float l2, float momentum, bool nesterov)
-    {
-        Shape.Require(weights.Length == gradient.Length && weights.Length == velocity.Length, "weights, gradient and velocity lengths differ");
-        RunUpdate(_momentum, new MomentumRule(learningRate, l2, momentum, nesterov), weights, gradient, velocity, default);
-    }
-
-    public void AdamUpdate(Span<float> weights, ReadOnlySpan<float> gradient, Span<float> firstMoment, Span<float> secondMoment, in AdamStep step)
-    {
-        Shape.Require(weights.Length == gradient.Length && weights.Length == firstMoment.Length && weights.Length == secondMoment.Length,
-                      "weights, gradient and moment lengths differ");
-        RunUpdate(_adam, new AdamRule(step), weights, gradient, firstMoment, secondMoment);
-    }
-
-    unsafe void RunUpdate<TRule>(UpdateSlices<TRule> slices, in TRule rule, Span<float> weights, ReadOnlySpan<float> gradient, Span<float> first, Span<float> second)
+    public unsafe void Update<TRule>(in TRule rule, Span<float> weights, ReadOnlySpan<float> gradient, Span<float> first, Span<float> second)
         where TRule : struct, IUpdateRule
     {
+        Shape.Require(gradient.Length == weights.Length && (TRule.StateVectors < 1 || first.Length == weights.Length) &&
+                      (TRule.StateVectors < 2 || second.Length == weights.Length), "weights, gradient and state lengths differ");
+        if (!_updates.TryGetValue(typeof(TRule), out object? work)) _updates[typeof(TRule)] = work = new UpdateSlices<TRule>(_ew);
+        var slices = (UpdateSlices<TRule>)work;
         fixed (float* w = weights, g = gradient, s1 = first, s2 = second)
         {
             slices.Set(rule, w, g, s1, s2, weights.Length);
@@ -234,6 +210,24 @@ internal sealed class SimdKernels : IKernels
             slices.Set(default, null, null, null, null, 0);
         }
     }
+
+    readonly Dictionary<Type, object> _updates = []; // one UpdateSlices per rule type, made on first use
+
+    // The public conveniences of IKernels, over the generic members.
+    public void Gemm(Transpose transA, Transpose transB, ReadOnlyMatrixView a, ReadOnlyMatrixView b, MatrixView c, bool accumulate)
+    {
+        if (accumulate) Gemm(transA, transB, a, b, c, new AccumulateProduct());
+        else Gemm(transA, transB, a, b, c, new StoreProduct());
+    }
+
+    public void SgdUpdate(Span<float> weights, ReadOnlySpan<float> gradient, float learningRate, float l2) =>
+        Update(new SgdRule(learningRate, l2), weights, gradient, default, default);
+
+    public void MomentumUpdate(Span<float> weights, ReadOnlySpan<float> gradient, Span<float> velocity, float learningRate, float l2, float momentum, bool nesterov) =>
+        Update(new MomentumRule(learningRate, l2, momentum, nesterov), weights, gradient, velocity, default);
+
+    public void AdamUpdate(Span<float> weights, ReadOnlySpan<float> gradient, Span<float> firstMoment, Span<float> secondMoment, in AdamStep step) =>
+        Update(new AdamRule(step), weights, gradient, firstMoment, secondMoment);
 
     /// <summary>An optimizer update of a slice of a tensor (and its state), as a part of a parallel run.</summary>
     sealed unsafe class UpdateSlices<TRule>(IElementWise ew) : IParallelWork where TRule : struct, IUpdateRule
