@@ -38,6 +38,6 @@ static class Targets
         ["csv"] = path => CsvReader.Read(path),
         ["model"] = path => ModelFile.Load(path),
         ["npz"] = path => Npz.ToNetwork(Npz.Read(path), Engine.Kernels.Activation.Tanh, path),
-        ["checkpoint"] = path => CheckpointFile.Load(path),
+        ["checkpoint"] = path => Checkpoint.Load(path),
     };
 }

@@ -6,8 +6,6 @@ using Engine.Cli.Reporting;
 using Engine.Data;
 using Engine.Evaluation;
 using Engine.Kernels;
-using Engine.Nn;
-using Engine.Serialization;
 using Engine.Training;
 
 namespace Engine.Cli;
@@ -27,135 +25,224 @@ static class TrainCommand
 
     public static Command Create()
     {
-        var data = new Option<string?>("--data") { Description = "Training data: a directory of MNIST-style IDX files or a CSV file (default: the bundled MNIST-10k)" };
-        var test = new Option<string?>("--test") { Description = "Evaluation data (default: the data's own test split, else --validation-split)" };
-        var hidden = new Option<string>("--hidden") { Description = "Hidden layer widths, comma-separated (e.g. 256,128)", DefaultValueFactory = _ => DefaultHidden };
-        var activation = new Option<string>("--activation") { Description = "Hidden activation: tanh, relu or sigmoid", DefaultValueFactory = _ => "tanh" };
-        var epochs = new Option<int>("--epochs") { Description = "Passes over the training data", DefaultValueFactory = _ => DefaultEpochs };
-        var batch = new Option<int>("--batch") { Description = "Mini-batch size (the last batch of an epoch may be smaller)", DefaultValueFactory = _ => DefaultBatch };
-        var l2 = new Option<float>("--l2") { Description = "L2 penalty λ on weights (not biases): loss += (λ/2)·Σ‖W‖²; with adamw the decoupled weight decay", DefaultValueFactory = _ => DefaultL2 };
-        var earlyStopping = new Option<int>("--early-stopping") { Description = $"Stop after this many epochs without a lower validation loss and keep the best epoch's weights (0: off); holds out --validation-split (default {DefaultEarlyStoppingSplit}) of the training data to watch when the data has a test set", DefaultValueFactory = _ => 0 };
-        var seed = new Option<ulong>("--seed") { Description = "Seed for initial weights, shuffling and validation split", DefaultValueFactory = _ => 0UL };
-        var backend = CommonOptions.Backend();
-        var threads = CommonOptions.Threads();
-        var isa = CommonOptions.Isa();
-        var shuffle = new Option<bool>("--shuffle") { Description = "Shuffle every epoch (false: batches in file order)", DefaultValueFactory = _ => true, Arity = ArgumentArity.ZeroOrOne };
-        var validationSplit = new Option<double?>("--validation-split") { Description = $"Hold out this fraction of the training data for evaluation (used when there is no --test; default {DefaultValidationSplit} when the data has no test split)" };
-        var scale = new Option<float?>("--scale") { Description = "Divide inputs by this value (default: the largest value in the training set)" };
-        var standardize = new Option<bool>("--standardize") { Description = "Standardize each input feature with the training set's mean and deviation" };
-        var output = new Option<string?>("--out") { Description = "Save the trained model to this file" };
-        var metricsJson = CommonOptions.MetricsJson();
-        var init = new Option<string?>("--init") { Description = "Start from weights W1,b1,... in this .npz file (the architecture comes from the file)" };
-        var exportNpz = new Option<string?>("--export-npz") { Description = "Write the trained weights W1,b1,... to this .npz file" };
-        var checkpointDir = new Option<string?>("--checkpoint-dir") { Description = "Save model, settings and position here at the end of every epoch (SIGINT/SIGTERM also save, then exit 130)" };
-        var checkpointEvery = new Option<int>("--checkpoint-every") { Description = "Also checkpoint every this many steps within an epoch (0: epoch ends only)", DefaultValueFactory = _ => 0 };
-        var keepCheckpoints = new Option<int>("--keep-checkpoints") { Description = "How many of the newest checkpoints to keep", DefaultValueFactory = _ => 3 };
-        var quiet = new Option<bool>("--quiet") { Description = "No per-epoch lines and no progress bar (the final report still prints)" };
-        var report = new Option<string?>("--report") { Description = "Write report.html with plots (loss, accuracy, confusion matrix, per-class bars, misclassified examples) into this directory" };
-        var resume = new Option<bool>("--resume") { Description = "Continue from the newest checkpoint in --checkpoint-dir up to --epochs (same data and settings); the result is bit-identical to an uninterrupted run" };
+        var flags = new Flags();
+        var command = new Command("train", "Train a network and report accuracy, per-class sensitivity/specificity and the confusion matrix");
+        foreach (var option in flags.All) command.Options.Add(option);
+        command.SetAction(p => Run(Settings.Read(p, flags)));
+        return command;
+    }
 
-        var rates = new OptimizerOptions();
-        var command = new Command("train", "Train a network and report accuracy, per-class sensitivity/specificity and the confusion matrix")
+    /// <summary>The options of <c>engine train</c>, in the order <c>--help</c> lists them.</summary>
+    sealed class Flags
+    {
+        public readonly Option<string?> Data = new("--data") { Description = "Training data: a directory of MNIST-style IDX files or a CSV file (default: the bundled MNIST-10k)" };
+        public readonly Option<string?> Test = new("--test") { Description = "Evaluation data (default: the data's own test split, else --validation-split)" };
+        public readonly Option<string> Hidden = new("--hidden") { Description = "Hidden layer widths, comma-separated (e.g. 256,128)", DefaultValueFactory = _ => DefaultHidden };
+        public readonly Option<string> Activation = new("--activation") { Description = "Hidden activation: tanh, relu or sigmoid", DefaultValueFactory = _ => "tanh" };
+        public readonly Option<int> Epochs = new("--epochs") { Description = "Passes over the training data", DefaultValueFactory = _ => DefaultEpochs };
+        public readonly Option<int> Batch = new("--batch") { Description = "Mini-batch size (the last batch of an epoch may be smaller)", DefaultValueFactory = _ => DefaultBatch };
+        public readonly Option<float> L2 = new("--l2") { Description = "L2 penalty λ on weights (not biases): loss += (λ/2)·Σ‖W‖²; with adamw the decoupled weight decay", DefaultValueFactory = _ => DefaultL2 };
+        public readonly Option<int> EarlyStopping = new("--early-stopping") { Description = $"Stop after this many epochs without a lower validation loss and keep the best epoch's weights (0: off); holds out --validation-split (default {DefaultEarlyStoppingSplit}) of the training data to watch when the data has a test set", DefaultValueFactory = _ => 0 };
+        public readonly Option<ulong> Seed = new("--seed") { Description = "Seed for initial weights, shuffling and validation split", DefaultValueFactory = _ => 0UL };
+        public readonly Option<string> Backend = CommonOptions.Backend();
+        public readonly Option<int> Threads = CommonOptions.Threads();
+        public readonly Option<string?> Isa = CommonOptions.Isa();
+        public readonly Option<bool> Shuffle = new("--shuffle") { Description = "Shuffle every epoch (false: batches in file order)", DefaultValueFactory = _ => true, Arity = ArgumentArity.ZeroOrOne };
+        public readonly Option<double?> ValidationSplit = new("--validation-split") { Description = $"Hold out this fraction of the training data for evaluation (used when there is no --test; default {DefaultValidationSplit} when the data has no test split)" };
+        public readonly Option<float?> Scale = new("--scale") { Description = "Divide inputs by this value (default: the largest value in the training set)" };
+        public readonly Option<bool> Standardize = new("--standardize") { Description = "Standardize each input feature with the training set's mean and deviation" };
+        public readonly Option<string?> Output = new("--out") { Description = "Save the trained model to this file" };
+        public readonly Option<string?> MetricsJson = CommonOptions.MetricsJson();
+        public readonly Option<string?> Init = new("--init") { Description = "Start from weights W1,b1,... in this .npz file (the architecture comes from the file)" };
+        public readonly Option<string?> ExportNpz = new("--export-npz") { Description = "Write the trained weights W1,b1,... to this .npz file" };
+        public readonly Option<string?> CheckpointDir = new("--checkpoint-dir") { Description = "Save model, settings and position here at the end of every epoch (SIGINT/SIGTERM also save, then exit 130)" };
+        public readonly Option<int> CheckpointEvery = new("--checkpoint-every") { Description = "Also checkpoint every this many steps within an epoch (0: epoch ends only)", DefaultValueFactory = _ => 0 };
+        public readonly Option<int> KeepCheckpoints = new("--keep-checkpoints") { Description = "How many of the newest checkpoints to keep", DefaultValueFactory = _ => 3 };
+        public readonly Option<bool> Quiet = new("--quiet") { Description = "No per-epoch lines and no progress bar (the final report still prints)" };
+        public readonly Option<string?> Report = new("--report") { Description = "Write report.html with plots (loss, accuracy, confusion matrix, per-class bars, misclassified examples) into this directory" };
+        public readonly Option<bool> Resume = new("--resume") { Description = "Continue from the newest checkpoint in --checkpoint-dir up to --epochs (same data and settings); the result is bit-identical to an uninterrupted run" };
+        public readonly OptimizerOptions Rates = new();
+
+        public IEnumerable<Option> All =>
+        [
+            Data, Test, Hidden, Activation, Epochs, Batch, L2, EarlyStopping, Seed, Backend, Threads, Isa, Shuffle, ValidationSplit,
+            Scale, Standardize, Output, MetricsJson, Init, ExportNpz, CheckpointDir, CheckpointEvery, KeepCheckpoints, Resume, Quiet, Report,
+            .. Rates.All,
+        ];
+    }
+
+    /// <summary>What the command line asks for, checked: every usage error is thrown here, before any data is read.</summary>
+    sealed record Settings(TrainingOptions Options, int[] Hidden, Activation Activation, ComputeOptions Compute, int Threads, bool Quiet,
+                           string? DataPath, string? TestPath, double? Split, float? Divisor, bool Standardize, string? InitPath,
+                           string? OutPath, string? MetricsPath, string? NpzPath, string? ReportDir, CheckpointOptions? Checkpoints)
+    {
+        public static Settings Read(ParseResult p, Flags f)
         {
-            data, test, hidden, activation, epochs, batch, l2, earlyStopping, seed, backend, threads, isa, shuffle, validationSplit,
-            scale, standardize, output, metricsJson, init, exportNpz, checkpointDir, checkpointEvery, keepCheckpoints, resume, quiet, report,
-        };
-        foreach (var option in rates.All) command.Options.Add(option);
-        command.SetAction(p =>
-        {
-            TrainingOptions options = rates.Read(p, p.GetValue(epochs), p.GetValue(batch), p.GetValue(l2), p.GetValue(seed), p.GetValue(shuffle), p.GetValue(earlyStopping));
-            int[] hiddenWidths = CommonOptions.ParseHidden(p.GetValue(hidden)!);
-            Activation act = CommonOptions.ParseActivation(p.GetValue(activation)!);
-            ComputeOptions compute = CommonOptions.Compute(p.GetValue(backend)!, p.GetValue(threads), p.GetValue(isa));
-            double? split = p.GetValue(validationSplit);
+            TrainingOptions options = f.Rates.Read(p, p.GetValue(f.Epochs), p.GetValue(f.Batch), p.GetValue(f.L2), p.GetValue(f.Seed), p.GetValue(f.Shuffle), p.GetValue(f.EarlyStopping));
+            int[] hidden = CommonOptions.ParseHidden(p.GetValue(f.Hidden)!);
+            Activation activation = CommonOptions.ParseActivation(p.GetValue(f.Activation)!);
+            ComputeOptions compute = CommonOptions.Compute(p.GetValue(f.Backend)!, p.GetValue(f.Threads), p.GetValue(f.Isa));
+            double? split = p.GetValue(f.ValidationSplit);
             if (split is double s && !(s > 0 && s < 1)) throw new UsageException($"--validation-split must be between 0 and 1 (exclusive), got {s}");
-            float? divisor = p.GetValue(scale);
+            float? divisor = p.GetValue(f.Scale);
             if (divisor is float dv && !(dv > 0 && float.IsFinite(dv))) throw new UsageException($"--scale must be a positive finite number, got {dv}");
-            if (divisor is not null && p.GetValue(standardize)) throw new UsageException("--scale and --standardize exclude each other");
-            string? outPath = p.GetValue(output), metricsPath = p.GetValue(metricsJson), npzPath = p.GetValue(exportNpz), initPath = p.GetValue(init);
+            if (divisor is not null && p.GetValue(f.Standardize)) throw new UsageException("--scale and --standardize exclude each other");
+            string? outPath = p.GetValue(f.Output), metricsPath = p.GetValue(f.MetricsJson), npzPath = p.GetValue(f.ExportNpz);
             foreach (var (path, name) in new[] { (outPath, "--out"), (metricsPath, "--metrics-json"), (npzPath, "--export-npz") })
                 RequireWritableDirectory(path, name);
-            string? reportDir = p.GetValue(report);
+            string? reportDir = p.GetValue(f.Report);
             HtmlReport.RequireUsableDirectory(reportDir, "--report");
-            CheckpointOptions? checkpoints = null;
-            if (p.GetValue(checkpointDir) is string ckptDir)
-            {
-                if (ckptDir.Trim().Length == 0) throw new UsageException("--checkpoint-dir needs a directory name");
-                if (p.GetValue(checkpointEvery) < 0) throw new UsageException($"--checkpoint-every must be 0 or more, got {p.GetValue(checkpointEvery)}");
-                if (p.GetValue(keepCheckpoints) < 1) throw new UsageException($"--keep-checkpoints must be at least 1, got {p.GetValue(keepCheckpoints)}");
-                checkpoints = new CheckpointOptions(ckptDir, p.GetValue(checkpointEvery), p.GetValue(keepCheckpoints), p.GetValue(resume));
-            }
-            else if (p.GetValue(resume)) throw new UsageException("--resume needs --checkpoint-dir");
+            return new Settings(options, hidden, activation, compute, p.GetValue(f.Threads), p.GetValue(f.Quiet),
+                                p.GetValue(f.Data), p.GetValue(f.Test), split, divisor, p.GetValue(f.Standardize), p.GetValue(f.Init),
+                                outPath, metricsPath, npzPath, reportDir, ReadCheckpoints(p, f));
+        }
 
-            var (train, evaluation, evaluationName, dataPath) = SelectData(p.GetValue(data), p.GetValue(test), split, options.Seed);
-            // Early stopping picks weights by the watched loss, so it must not watch the set the final figures come from.
-            Dataset watched = evaluation;
-            string watchedName = evaluationName;
-            if (options.EarlyStoppingPatience > 0 && evaluationName == "test")
-            {
-                (train, watched) = ValidationSplit.Split(train, split ?? DefaultEarlyStoppingSplit, options.Seed);
-                watchedName = "validation";
-            }
+        static CheckpointOptions? ReadCheckpoints(ParseResult p, Flags f)
+        {
+            if (p.GetValue(f.CheckpointDir) is not string dir)
+                return p.GetValue(f.Resume) ? throw new UsageException("--resume needs --checkpoint-dir") : null;
+            if (dir.Trim().Length == 0) throw new UsageException("--checkpoint-dir needs a directory name");
+            if (p.GetValue(f.CheckpointEvery) < 0) throw new UsageException($"--checkpoint-every must be 0 or more, got {p.GetValue(f.CheckpointEvery)}");
+            if (p.GetValue(f.KeepCheckpoints) < 1) throw new UsageException($"--keep-checkpoints must be at least 1, got {p.GetValue(f.KeepCheckpoints)}");
+            return new CheckpointOptions(dir, p.GetValue(f.CheckpointEvery), p.GetValue(f.KeepCheckpoints), p.GetValue(f.Resume));
+        }
+    }
 
-            InputScaling scaling = divisor is float d ? InputScaling.Divide(d)
-                : p.GetValue(standardize) ? InputScaling.FitStandardize(train)
-                : InputScaling.FitMax(train);
-            int classes = Math.Max(2, Math.Max(train.ClassCountFromLabels(), evaluation.ClassCountFromLabels()));
-            using Classifier model = initPath is null
-                ? Classifier.Create(train.Width, hiddenWidths, classes, act, scaling, options.Seed, compute)
-                : Classifier.FromWeights(initPath, act, scaling, compute);
-            if (model.InputWidth != train.Width)
-                throw new EngineException($"{initPath}: W1 takes {model.InputWidth} inputs, the data has {train.Width} features");
-            if (model.ClassCount < classes)
-                throw new EngineException($"{initPath}: the last layer has {model.ClassCount} outputs, the data has {classes} classes");
+    /// <summary>The data of one run: what it trains on, what early stopping watches, what the final figures come from.</summary>
+    sealed record RunData(Dataset Train, Dataset Watched, string WatchedName, Dataset Evaluation, string EvaluationName, string DataPath, int Classes);
 
-            var o = Console.Out;
-            o.WriteLine($"network {model.Describe()} ({model.ParameterCount:N0} parameters){(initPath is null ? $", Glorot/He init seed {options.Seed}" : $", weights from {initPath}")}");
-            string watchedPart = watched == evaluation ? "" : $", {watched.Count:N0} {watchedName} examples for early stopping";
-            o.WriteLine($"data {dataPath}: {train.Count:N0} training examples, {evaluation.Count:N0} {evaluationName} examples{watchedPart}, {train.Width} features, {classes} classes, inputs {scaling.Describe()}");
-            o.WriteLine($"{options.Optimizer.Describe()}: {options.Epochs} epochs, batch {options.BatchSize}, lr {options.LearningRate.ToString(CultureInfo.InvariantCulture)}" +
-                        $"{(options.Schedule.Kind == ScheduleKind.Constant ? "" : $" {options.Schedule.Describe()}")}, " +
-                        $"l2 {options.L2.ToString(CultureInfo.InvariantCulture)}{(options.Optimizer.Kind == OptimizerKind.AdamW ? " (decoupled)" : "")}, " +
-                        $"shuffle {(options.Shuffle ? $"on (seed {options.Seed})" : "off")}" +
-                        $"{(options.EarlyStoppingPatience > 0 ? $", early stopping after {options.EarlyStoppingPatience} epochs without a lower {watchedName} loss" : "")}; backend {model.Backend}");
+    static int Run(Settings s)
+    {
+        var o = Console.Out;
+        RunData data = LoadData(s);
+        InputScaling scaling = s.Divisor is float d ? InputScaling.Divide(d)
+            : s.Standardize ? InputScaling.FitStandardize(data.Train)
+            : InputScaling.FitMax(data.Train);
+        using Classifier model = BuildClassifier(s, data, scaling);
+        PrintPlan(o, s, data, model, scaling);
+        using var stop = new StopOnSignal();
+        IReadOnlyList<EpochReport> epochs = TrainWithProgress(o, s, data, model, stop.Token);
+        PrintEarlyStopping(o, s.Options, data.WatchedName, epochs);
+        var result = model.Evaluate(data.Evaluation);
+        Reports.PrintEvaluation(o, result, $"{data.EvaluationName} set ({data.Evaluation.Count} examples)");
+        WriteOutputs(o, s, data, model, epochs, result);
+        return ExitCodes.Success;
+    }
 
-            // SIGINT/SIGTERM: finish the step, checkpoint, exit 130 (a second signal terminates at once).
-            using var interrupt = new CancellationTokenSource();
-            void OnSignal(PosixSignalContext ctx)
-            {
-                if (interrupt.IsCancellationRequested) return;
-                ctx.Cancel = true;
-                interrupt.Cancel();
-            }
-            using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
-            using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
-            if (checkpoints is { Resume: true }) o.WriteLine($"resuming from the newest checkpoint in {checkpoints.Directory}");
-            var epochsDone = TrainingDisplay.Run(TrainingDisplay.Choose(p.GetValue(quiet)), o, options.Epochs, train.Count, watchedName,
-                (onEpoch, onProgress) => model.Train(train, options, watched, onEpoch, checkpoints, interrupt.Token, onProgress));
-            o.WriteLine($"training time {epochsDone.Sum(r => r.Seconds).ToString("0.00", CultureInfo.InvariantCulture)} s");
-            if (options.EarlyStoppingPatience > 0 && epochsDone.Count > 0)
-            {
-                EpochReport best = epochsDone.MinBy(r => r.TestLoss!.Value)!;
-                string why = epochsDone[^1].Epoch < options.Epochs ? $"stopped after epoch {epochsDone[^1].Epoch}: no lower {watchedName} loss for {options.EarlyStoppingPatience} epochs; " : "";
-                o.WriteLine($"early stopping: {why}kept the weights of epoch {best.Epoch} ({watchedName} loss {best.TestLoss!.Value.ToString("0.0000", CultureInfo.InvariantCulture)})");
-            }
+    static RunData LoadData(Settings s)
+    {
+        var (train, evaluation, evaluationName, dataPath) = SelectData(s.DataPath, s.TestPath, s.Split, s.Options.Seed);
+        // Early stopping picks weights by the watched loss, so it must not watch the set the final figures come from.
+        Dataset watched = evaluation;
+        string watchedName = evaluationName;
+        if (s.Options.EarlyStoppingPatience > 0 && evaluationName == "test")
+        {
+            (train, watched) = ValidationSplit.Split(train, s.Split ?? DefaultEarlyStoppingSplit, s.Options.Seed);
+            watchedName = "validation";
+        }
+        int classes = Math.Max(2, Math.Max(train.ClassCountFromLabels(), evaluation.ClassCountFromLabels()));
+        return new RunData(train, watched, watchedName, evaluation, evaluationName, dataPath, classes);
+    }
 
-            var result = model.Evaluate(evaluation);
-            Reports.PrintEvaluation(o, result, $"{evaluationName} set ({evaluation.Count} examples)");
+    /// <summary>A new network of the asked shape, or the one in --init, checked against the data.</summary>
+    static Classifier BuildClassifier(Settings s, RunData data, InputScaling scaling)
+    {
+        Classifier model = s.InitPath is null
+            ? Classifier.Create(data.Train.Width, s.Hidden, data.Classes, s.Activation, scaling, s.Options.Seed, s.Compute)
+            : Classifier.FromWeights(s.InitPath, s.Activation, scaling, s.Compute);
+        try
+        {
+            if (model.InputWidth != data.Train.Width)
+                throw new EngineException($"{s.InitPath}: W1 takes {model.InputWidth} inputs, the data has {data.Train.Width} features");
+            if (model.ClassCount < data.Classes)
+                throw new EngineException($"{s.InitPath}: the last layer has {model.ClassCount} outputs, the data has {data.Classes} classes");
+            return model;
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
 
-            if (outPath is not null) { model.Save(outPath); o.WriteLine($"\nmodel saved to {outPath}"); }
-            if (npzPath is not null) { model.ExportWeights(npzPath); o.WriteLine($"weights written to {npzPath}"); }
-            if (reportDir is not null)
-            {
-                var settings = ReportSettings.ForTraining(model, options, dataPath, train, evaluation, evaluationName, initPath, p.GetValue(threads));
-                var run = new RunReport("engine train", settings, epochsDone, result, $"{evaluationName} set ({evaluation.Count:N0} examples)", evaluation,
-                                        model.PredictProbabilities(evaluation), model.ClassCount, watchedName);
-                o.WriteLine($"report written to {HtmlReport.Write(reportDir, run)}");
-            }
-            if (metricsPath is not null) { Reports.WriteMetricsJson(metricsPath, result, epochsDone, model.Backend, p.GetValue(threads), options.Seed); o.WriteLine($"metrics written to {metricsPath}"); }
-            return ExitCodes.Success;
-        });
-        return command;
+    static void PrintPlan(TextWriter o, Settings s, RunData data, Classifier model, InputScaling scaling)
+    {
+        var options = s.Options;
+        o.WriteLine($"network {model.Describe()} ({model.ParameterCount:N0} parameters){(s.InitPath is null ? $", Glorot/He init seed {options.Seed}" : $", weights from {s.InitPath}")}");
+        string watchedPart = data.Watched == data.Evaluation ? "" : $", {data.Watched.Count:N0} {data.WatchedName} examples for early stopping";
+        o.WriteLine($"data {data.DataPath}: {data.Train.Count:N0} training examples, {data.Evaluation.Count:N0} {data.EvaluationName} examples{watchedPart}, {data.Train.Width} features, {data.Classes} classes, inputs {scaling.Describe()}");
+        o.WriteLine($"{options.Optimizer.Describe()}: {options.Epochs} epochs, batch {options.BatchSize}, lr {options.LearningRate.ToString(CultureInfo.InvariantCulture)}" +
+                    $"{(options.Schedule.Kind == ScheduleKind.Constant ? "" : $" {options.Schedule.Describe()}")}, " +
+                    $"l2 {options.L2.ToString(CultureInfo.InvariantCulture)}{(options.Optimizer.Kind == OptimizerKind.AdamW ? " (decoupled)" : "")}, " +
+                    $"shuffle {(options.Shuffle ? $"on (seed {options.Seed})" : "off")}" +
+                    $"{(options.EarlyStoppingPatience > 0 ? $", early stopping after {options.EarlyStoppingPatience} epochs without a lower {data.WatchedName} loss" : "")}; backend {model.Backend}");
+    }
+
+    static IReadOnlyList<EpochReport> TrainWithProgress(TextWriter o, Settings s, RunData data, Classifier model, CancellationToken stop)
+    {
+        if (s.Checkpoints is { Resume: true }) o.WriteLine($"resuming from the newest checkpoint in {s.Checkpoints.Directory}");
+        var epochs = TrainingDisplay.Run(TrainingDisplay.Choose(s.Quiet), o, s.Options.Epochs, data.Train.Count, data.WatchedName,
+            (onEpoch, onProgress) => model.Train(data.Train, s.Options, data.Watched, onEpoch, s.Checkpoints, stop, onProgress));
+        o.WriteLine($"training time {epochs.Sum(r => r.Seconds).ToString("0.00", CultureInfo.InvariantCulture)} s");
+        return epochs;
+    }
+
+    static void PrintEarlyStopping(TextWriter o, TrainingOptions options, string watchedName, IReadOnlyList<EpochReport> epochs)
+    {
+        if (options.EarlyStoppingPatience == 0 || epochs.Count == 0) return;
+        EpochReport best = epochs.MinBy(r => r.TestLoss!.Value)!;
+        string why = epochs[^1].Epoch < options.Epochs ? $"stopped after epoch {epochs[^1].Epoch}: no lower {watchedName} loss for {options.EarlyStoppingPatience} epochs; " : "";
+        o.WriteLine($"early stopping: {why}kept the weights of epoch {best.Epoch} ({watchedName} loss {best.TestLoss!.Value.ToString("0.0000", CultureInfo.InvariantCulture)})");
+    }
+
+    static void WriteOutputs(TextWriter o, Settings s, RunData data, Classifier model, IReadOnlyList<EpochReport> epochs, EvaluationResult result)
+    {
+        if (s.OutPath is not null) { model.Save(s.OutPath); o.WriteLine($"\nmodel saved to {s.OutPath}"); }
+        if (s.NpzPath is not null) { model.ExportWeights(s.NpzPath); o.WriteLine($"weights written to {s.NpzPath}"); }
+        if (s.ReportDir is not null)
+        {
+            var settings = ReportSettings.ForTraining(model, s.Options, data.DataPath, data.Train, data.Evaluation, data.EvaluationName, s.InitPath, s.Threads);
+            var run = new RunReport("engine train", settings, epochs, result, $"{data.EvaluationName} set ({data.Evaluation.Count:N0} examples)", data.Evaluation,
+                                    model.PredictProbabilities(data.Evaluation), model.ClassCount, data.WatchedName);
+            o.WriteLine($"report written to {HtmlReport.Write(s.ReportDir, run)}");
+        }
+        if (s.MetricsPath is not null)
+        {
+            Reports.WriteMetricsJson(s.MetricsPath, result, epochs, model.Backend, s.Threads, s.Options.Seed);
+            o.WriteLine($"metrics written to {s.MetricsPath}");
+        }
+    }
+
+    /// <summary>
+    /// SIGINT/SIGTERM while it lives: training finishes the step, checkpoints and exits 130; a second signal terminates at
+    /// once. It lives to the end of the run, so a first signal after training lets the report and the saves finish.
+    /// </summary>
+    sealed class StopOnSignal : IDisposable
+    {
+        readonly CancellationTokenSource _stop = new();
+        readonly PosixSignalRegistration _sigint, _sigterm;
+
+        public StopOnSignal()
+        {
+            _sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
+            _sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
+        }
+
+        public CancellationToken Token => _stop.Token;
+
+        void OnSignal(PosixSignalContext ctx)
+        {
+            if (_stop.IsCancellationRequested) return;
+            ctx.Cancel = true;
+            _stop.Cancel();
+        }
+
+        public void Dispose()
+        {
+            _sigterm.Dispose();
+            _sigint.Dispose();
+            _stop.Dispose();
+        }
     }
 
     /// <summary>The training part and the evaluation set, by priority --test &gt; --validation-split &gt; the data's own test split.</summary>

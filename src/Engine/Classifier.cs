@@ -135,7 +135,7 @@ public sealed class Classifier : IDisposable
                 {
                     string newest = CheckpointFile.List(checkpoints.Directory).LastOrDefault()
                         ?? throw new EngineException($"{checkpoints.Directory}: no checkpoint to resume from");
-                    Checkpoint c = CheckpointFile.Load(newest);
+                    Checkpoint c = Checkpoint.Load(newest);
                     Restore(c, options, newest);
                     control = control with { From = c.Cursor, Reports = c.Reports, Optimizer = c.Optimizer, Best = c.Best };
                 }

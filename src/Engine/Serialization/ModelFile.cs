@@ -30,6 +30,7 @@ internal static class ModelFile
     const uint VersionWithoutChecksums = 1;
     const int MaxHiddenLayers = 64;
     const int MaxWidth = 1 << 24;
+    const string FileKind = "model file";
 
     public static void Save(string path, Model model) => AtomicFile.Write(path, stream => Write(stream, model));
 
@@ -67,25 +68,11 @@ internal static class ModelFile
         stream.Write(checksums);
     }
 
-    public static Model Load(string path)
-    {
-        if (string.IsNullOrWhiteSpace(path)) throw new EngineException("model file name is empty");
-        byte[] bytes;
-        try
-        {
-            var info = new FileInfo(path);
-            if (!info.Exists) throw new EngineException($"{path}: model file not found");
-            if (info.Length > int.MaxValue) throw new EngineException($"{path}: {info.Length} bytes is too large for a model file");
-            bytes = File.ReadAllBytes(path);
-        }
-        catch (UnauthorizedAccessException) { throw new EngineException($"{path}: permission denied"); }
-        catch (IOException e) { throw new EngineException($"{path}: {e.Message}"); }
-        return Read(bytes, path);
-    }
+    public static Model Load(string path) => Read(SpanReader.ReadFile(path, FileKind), path);
 
     public static Model Read(ReadOnlySpan<byte> bytes, string name)
     {
-        var r = new SpanReader(bytes, name);
+        var r = new SpanReader(bytes, name, FileKind);
         if (bytes.Length < Magic.Length || !bytes[..Magic.Length].SequenceEqual(Magic))
             throw new EngineException($"{name}: not an engine model file (bad magic number)");
         r.Skip(Magic.Length);
@@ -94,12 +81,12 @@ internal static class ModelFile
             throw new EngineException($"{name}: model format version {version} is not supported (this engine reads versions {VersionWithoutChecksums} and {Version})");
         byte act = r.U8(); r.Skip(3);
         if (act is < 1 or > 3) throw new EngineException($"{name}: unknown activation code {act}");
-        int input = r.Width("input width");
+        int input = Width(ref r, name, "input width");
         uint hiddenCount = r.U32();
         if (hiddenCount > MaxHiddenLayers) throw new EngineException($"{name}: {hiddenCount} hidden layers is more than {MaxHiddenLayers}");
         var hidden = new int[hiddenCount];
-        for (int i = 0; i < hidden.Length; i++) hidden[i] = r.Width($"hidden layer {i + 1} width");
-        int classes = r.Width("class count");
+        for (int i = 0; i < hidden.Length; i++) hidden[i] = Width(ref r, name, $"hidden layer {i + 1} width");
+        int classes = Width(ref r, name, "class count");
         if (classes < 2) throw new EngineException($"{name}: class count {classes} is below 2");
         byte scalingKind = r.U8(); r.Skip(3);
         InputScaling scaling;
@@ -143,38 +130,10 @@ internal static class ModelFile
         return new Model(network, scaling);
     }
 
-    ref struct SpanReader(ReadOnlySpan<byte> bytes, string name)
+    static int Width(ref SpanReader r, string name, string what)
     {
-        readonly ReadOnlySpan<byte> _bytes = bytes;
-        int _pos;
-
-        public readonly int Remaining => _bytes.Length - _pos;
-
-        ReadOnlySpan<byte> Take(int n)
-        {
-            if (Remaining < n) throw new EngineException($"{name}: truncated model file (ends at byte {_bytes.Length})");
-            var s = _bytes.Slice(_pos, n);
-            _pos += n;
-            return s;
-        }
-
-        public void Skip(int n) => Take(n);
-        public byte U8() => Take(1)[0];
-        public uint U32() => BinaryPrimitives.ReadUInt32LittleEndian(Take(4));
-        public ulong U64() => BinaryPrimitives.ReadUInt64LittleEndian(Take(8));
-        public float F32() => BinaryPrimitives.ReadSingleLittleEndian(Take(4));
-
-        public int Width(string what)
-        {
-            uint v = U32();
-            if (v < 1 || v > MaxWidth) throw new EngineException($"{name}: {what} {v} is out of range (1..{MaxWidth})");
-            return (int)v;
-        }
-
-        public float[] F32Array(int n, string what)
-        {
-            if (Remaining < 4L * n) throw new EngineException($"{name}: truncated model file in {what}");
-            return MemoryMarshal.Cast<byte, float>(Take(4 * n)).ToArray();
-        }
+        uint v = r.U32();
+        if (v < 1 || v > MaxWidth) throw new EngineException($"{name}: {what} {v} is out of range (1..{MaxWidth})");
+        return (int)v;
     }
 }
