@@ -111,6 +111,9 @@ internal readonly unsafe struct UpdateWeights<TRule>(TRule rule, float* first, f
     public void Finish<TVec>(int row, int col, float* product, int ldp, float* c, int ldc, int rows, int n) where TVec : struct, IVec<TVec>
     {
         long at = (long)row * stateStride + col;
+        // Rows that follow each other in all three (a whole narrow W, such as the output layer's 128×10, finished from a
+        // stored product) are one run: whole vectors instead of a scalar tail in every short row. Element-wise, so the same bits.
+        if (ldp == n && ldc == n && (TRule.StateVectors == 0 || stateStride == n)) (rows, n) = (1, rows * n);
         for (int r = 0; r < rows; r++, product += ldp, c += ldc, at += stateStride)
             ElementWise<TVec>.Update(rule, c, product, TRule.StateVectors >= 1 ? first + at : null, TRule.StateVectors >= 2 ? second + at : null, n);
     }
