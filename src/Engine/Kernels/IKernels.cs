@@ -41,8 +41,8 @@ public interface IKernels : IDisposable
     internal void Gemm<TEpilogue>(Transpose transA, Transpose transB, ReadOnlyMatrixView a, ReadOnlyMatrixView b, MatrixView c, in TEpilogue epilogue)
         where TEpilogue : struct, IGemmEpilogue;
 
-    // The public operations below are conveniences over the generic members above (each backend forwards them in one
-    // line): callers outside the library cannot name an epilogue or a rule type.
+    // The public operations below are conveniences over the generic members above (written once, in KernelsBase):
+    // callers outside the library cannot name an epilogue or a rule type.
 
     /// <summary>
     /// C = op(A)·op(B), or C += op(A)·op(B) when <paramref name="accumulate"/>. op(A) is M×K, op(B) is K×N,

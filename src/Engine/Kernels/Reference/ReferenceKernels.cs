@@ -6,14 +6,13 @@ namespace Engine.Kernels.Reference;
 /// The scalar reference backend: plain loops, no intrinsics, single-threaded. This is the specification
 /// every faster backend is tested against, bit for bit.
 /// </summary>
-internal sealed class ReferenceKernels : IKernels
+internal sealed class ReferenceKernels : KernelsBase, IKernels
 {
     public static readonly ReferenceKernels Instance = new();
 
     public string Name => "reference";
 
-    public void Gemm<TEpilogue>(Transpose transA, Transpose transB, ReadOnlyMatrixView a, ReadOnlyMatrixView b, MatrixView c, in TEpilogue epilogue)
-        where TEpilogue : struct, IGemmEpilogue
+    public override void Gemm<TEpilogue>(Transpose transA, Transpose transB, ReadOnlyMatrixView a, ReadOnlyMatrixView b, MatrixView c, in TEpilogue epilogue)
     {
         if (TEpilogue.Use != ProductUse.Finish)
         {
@@ -151,22 +150,6 @@ internal sealed class ReferenceKernels : IKernels
         for (int i = 0; i < source.Length; i++) destination[i] = op.Invoke(source[i]);
     }
 
-    // The public conveniences of IKernels, over the generic members.
-    public void Gemm(Transpose transA, Transpose transB, ReadOnlyMatrixView a, ReadOnlyMatrixView b, MatrixView c, bool accumulate)
-    {
-        if (accumulate) Gemm(transA, transB, a, b, c, new AccumulateProduct());
-        else Gemm(transA, transB, a, b, c, new StoreProduct());
-    }
-
-    public void SgdUpdate(Span<float> weights, ReadOnlySpan<float> gradient, float learningRate, float l2) =>
-        Update(new SgdRule(learningRate, l2), weights, gradient, default, default);
-
-    public void MomentumUpdate(Span<float> weights, ReadOnlySpan<float> gradient, Span<float> velocity, float learningRate, float l2, float momentum, bool nesterov) =>
-        Update(new MomentumRule(learningRate, l2, momentum, nesterov), weights, gradient, velocity, default);
-
-    public void AdamUpdate(Span<float> weights, ReadOnlySpan<float> gradient, Span<float> firstMoment, Span<float> secondMoment, in AdamStep step) =>
-        Update(new AdamRule(step), weights, gradient, firstMoment, secondMoment);
-
     // The plain loops that run a formula's scalar Invoke element by element: the specification of every element-wise kernel.
 
     /// <summary>result[j] = op(x[j]); result may be x.</summary>
@@ -182,7 +165,7 @@ internal sealed class ReferenceKernels : IKernels
     }
 
     /// <summary>The rule on every parameter of a tensor and its state (empty spans for state the rule does not keep).</summary>
-    public void Update<TRule>(in TRule rule, Span<float> w, ReadOnlySpan<float> g, Span<float> s1, Span<float> s2) where TRule : struct, IUpdateRule
+    public override void Update<TRule>(in TRule rule, Span<float> w, ReadOnlySpan<float> g, Span<float> s1, Span<float> s2)
     {
         Shape.Require(g.Length == w.Length && (TRule.StateVectors < 1 || s1.Length == w.Length) && (TRule.StateVectors < 2 || s2.Length == w.Length),
                       "weights, gradient and state lengths differ");

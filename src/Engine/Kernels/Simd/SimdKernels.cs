@@ -9,7 +9,7 @@ namespace Engine.Kernels.Simd;
 /// Thread safety: one instance serves one caller at a time (it owns packing buffers and a worker pool);
 /// give each concurrent trainer or predictor its own instance.
 /// </summary>
-internal sealed class SimdKernels : IKernels
+internal sealed class SimdKernels : KernelsBase, IKernels
 {
     public string Name => "simd";
     public InstructionSet InstructionSet { get; }
@@ -60,8 +60,7 @@ internal sealed class SimdKernels : IKernels
     /// <summary>Runs <paramref name="work"/> in parts on this backend's threads (part 0 on the caller).</summary>
     public void RunParts(IParallelWork work, int parts) => _pool.Run(work, parts);
 
-    public unsafe void Gemm<TEpilogue>(Transpose transA, Transpose transB, ReadOnlyMatrixView a, ReadOnlyMatrixView b, MatrixView c, in TEpilogue epilogue)
-        where TEpilogue : struct, IGemmEpilogue
+    public override unsafe void Gemm<TEpilogue>(Transpose transA, Transpose transB, ReadOnlyMatrixView a, ReadOnlyMatrixView b, MatrixView c, in TEpilogue epilogue)
     {
         if (_gemm.Multiply(transA, transB, a, b, c, epilogue)) return;
         // Products the tile loop does not finish (K past one block, so no tile holds a whole product; the narrow
@@ -193,8 +192,7 @@ internal sealed class SimdKernels : IKernels
         _ew.BytesToFloats(source, destination, divisor);
     }
 
-    public unsafe void Update<TRule>(in TRule rule, Span<float> weights, ReadOnlySpan<float> gradient, Span<float> first, Span<float> second)
-        where TRule : struct, IUpdateRule
+    public override unsafe void Update<TRule>(in TRule rule, Span<float> weights, ReadOnlySpan<float> gradient, Span<float> first, Span<float> second)
     {
         Shape.Require(gradient.Length == weights.Length && (TRule.StateVectors < 1 || first.Length == weights.Length) &&
                       (TRule.StateVectors < 2 || second.Length == weights.Length), "weights, gradient and state lengths differ");
@@ -212,22 +210,6 @@ internal sealed class SimdKernels : IKernels
     }
 
     readonly Dictionary<Type, object> _updates = []; // one UpdateSlices per rule type, made on first use
-
-    // The public conveniences of IKernels, over the generic members.
-    public void Gemm(Transpose transA, Transpose transB, ReadOnlyMatrixView a, ReadOnlyMatrixView b, MatrixView c, bool accumulate)
-    {
-        if (accumulate) Gemm(transA, transB, a, b, c, new AccumulateProduct());
-        else Gemm(transA, transB, a, b, c, new StoreProduct());
-    }
-
-    public void SgdUpdate(Span<float> weights, ReadOnlySpan<float> gradient, float learningRate, float l2) =>
-        Update(new SgdRule(learningRate, l2), weights, gradient, default, default);
-
-    public void MomentumUpdate(Span<float> weights, ReadOnlySpan<float> gradient, Span<float> velocity, float learningRate, float l2, float momentum, bool nesterov) =>
-        Update(new MomentumRule(learningRate, l2, momentum, nesterov), weights, gradient, velocity, default);
-
-    public void AdamUpdate(Span<float> weights, ReadOnlySpan<float> gradient, Span<float> firstMoment, Span<float> secondMoment, in AdamStep step) =>
-        Update(new AdamRule(step), weights, gradient, firstMoment, secondMoment);
 
     /// <summary>An optimizer update of a slice of a tensor (and its state), as a part of a parallel run.</summary>
     sealed unsafe class UpdateSlices<TRule>(IElementWise ew) : IParallelWork where TRule : struct, IUpdateRule
