@@ -79,13 +79,16 @@ static unsafe class Exports
         Models.TryGetValue(model, out var h) ? h : throw new ArgumentError($"model handle {model} is not a live model (never created, or freed)");
 
     /// <summary>Copies rows × cols caller floats after checking the sizes against the model.</summary>
-    static float[] Features(Handle h, float* x, long rows, int cols)
+    static float[] Features(Handle h, float* x, long rows, int cols) => FeatureSpan(h, x, rows, cols).ToArray();
+
+    /// <summary>The caller's rows, checked: x not NULL, 1..int.MaxValue rows of the model's width.</summary>
+    static ReadOnlySpan<float> FeatureSpan(Handle h, float* x, long rows, int cols)
     {
         Require(x is not null, "x is NULL");
         Require(rows >= 1 && rows <= int.MaxValue, $"rows must be 1..{int.MaxValue}, got {rows}");
         Require(cols == h.Model.InputWidth, $"cols is {cols}, the model takes {h.Model.InputWidth} features");
         Require(rows * cols <= Array.MaxLength, $"{rows} x {cols} features are more than one array can hold");
-        return new ReadOnlySpan<float>(x, checked((int)(rows * cols))).ToArray();
+        return new ReadOnlySpan<float>(x, checked((int)(rows * cols)));
     }
 
     static int[] Labels(Handle h, int* y, long rows)
@@ -232,13 +235,12 @@ static unsafe class Exports
     static int Predict(long model, float* x, long rows, int cols, float* probabilities, long capacity) => Call(() =>
     {
         var h = Find(model);
-        float[] features = Features(h, x, rows, cols);
+        ReadOnlySpan<float> features = FeatureSpan(h, x, rows, cols);
         Require(probabilities is not null, "probabilities is NULL");
         long needed = rows * h.Model.ClassCount;
         Require(capacity >= needed, $"probabilities holds {capacity} floats, {rows} rows x {h.Model.ClassCount} classes need {needed}");
-        float[] p;
-        lock (h.Gate) p = h.Model.PredictProbabilities(features, (int)rows);
-        p.CopyTo(new Span<float>(probabilities, p.Length));
+        // Straight from the caller's rows into the caller's memory: no copy of either.
+        lock (h.Gate) h.Model.PredictProbabilities(features, new Span<float>(probabilities, checked((int)needed)));
         return Ok;
     });
 

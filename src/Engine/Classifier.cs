@@ -214,11 +214,14 @@ public sealed class Classifier : IDisposable
         lock (_gate) return Evaluator.Evaluate(_network, _kernels, scaled, workspaces: _inference);
     }
 
-    /// <summary>Class probabilities, (data.Count × ClassCount) row-major, for raw data with or without labels.</summary>
+    /// <summary>Class probabilities (Count × ClassCount, row-major) for raw data; the model's scaling is applied batch by batch.</summary>
     public float[] PredictProbabilities(Dataset data)
     {
-        Dataset scaled = Scaling.Apply(data);
-        lock (_gate) return Evaluator.Predict(_network, _kernels, scaled, workspaces: _inference);
+        if (data.Width != InputWidth)
+            throw new EngineException($"{data.Source}: {data.Width} features per example, the model takes {InputWidth}");
+        var probabilities = new float[(long)data.Count * ClassCount];
+        lock (_gate) Evaluator.Predict(_network, _kernels, data.Features, Scaling, probabilities, _inference);
+        return probabilities;
     }
 
     /// <summary>Class probabilities for <paramref name="rows"/> raw examples stored row-major in <paramref name="features"/>.</summary>
@@ -226,9 +229,26 @@ public sealed class Classifier : IDisposable
     {
         if (rows < 0 || (long)rows * InputWidth != features.Length)
             throw new EngineException($"{features.Length} feature values do not make {rows} rows of {InputWidth}");
-        var scaled = new float[features.Length]; // one copy: scaled straight from the caller's span
-        Scaling.ApplyRows(features, scaled, InputWidth);
-        lock (_gate) return Evaluator.Predict(_network, _kernels, new Dataset(scaled, null, rows, InputWidth, "input"), workspaces: _inference);
+        var probabilities = new float[(long)rows * ClassCount];
+        PredictProbabilities(features, probabilities);
+        return probabilities;
+    }
+
+    /// <summary>
+    /// Class probabilities of the raw examples in <paramref name="features"/> (row-major, <see cref="InputWidth"/> per
+    /// row) written into <paramref name="probabilities"/> (rows × <see cref="ClassCount"/>): the model's scaling is
+    /// applied batch by batch inside the pass, nothing is copied whole, and once a call of this size has run, the next
+    /// allocates nothing.
+    /// </summary>
+    /// <exception cref="EngineException">The features are not whole rows, or the probabilities do not have room for exactly their rows.</exception>
+    public void PredictProbabilities(ReadOnlySpan<float> features, Span<float> probabilities)
+    {
+        if (features.Length % InputWidth != 0)
+            throw new EngineException($"{features.Length} feature values are not whole rows of {InputWidth}");
+        long rows = features.Length / InputWidth;
+        if (probabilities.Length != rows * ClassCount)
+            throw new EngineException($"room for {probabilities.Length} probabilities, {rows} rows of {ClassCount} classes need {rows * ClassCount}");
+        lock (_gate) Evaluator.Predict(_network, _kernels, features, Scaling, probabilities, _inference);
     }
 
     /// <summary>The most probable class of each example (the first one on ties).</summary>

@@ -1,3 +1,4 @@
+using System.Numerics;
 namespace Engine.Data;
 
 /// <summary>
@@ -115,11 +116,25 @@ public sealed class InputScaling
         if (destination.Length < source.Length) throw new ArgumentException("destination is shorter than source", nameof(destination));
         if (source.Length > 0 && (width < 1 || source.Length % width != 0))
             throw new ArgumentException($"{source.Length} values are not whole rows of {width}", nameof(source));
+        // Vector<float> lanes divide and subtract exactly as the scalar operators do (IEEE, round to nearest), so the
+        // vector body and the scalar tail give the same bits as the plain loop.
+        int n = Vector<float>.Count;
         if (Mode == Kind.Divide)
-            for (int i = 0; i < source.Length; i++) destination[i] = source[i] / Divisor;
-        else
-            for (int start = 0; start < source.Length; start += width)
-                for (int j = 0; j < width; j++) destination[start + j] = (source[start + j] - Mean[j]) / Std[j];
+        {
+            var divisor = new Vector<float>(Divisor);
+            int i = 0;
+            for (; i + n <= source.Length; i += n) (new Vector<float>(source[i..]) / divisor).CopyTo(destination[i..]);
+            for (; i < source.Length; i++) destination[i] = source[i] / Divisor;
+            return;
+        }
+        for (int start = 0; start < source.Length; start += width)
+        {
+            ReadOnlySpan<float> x = source.Slice(start, width);
+            Span<float> y = destination.Slice(start, width);
+            int j = 0;
+            for (; j + n <= width; j += n) ((new Vector<float>(x[j..]) - new Vector<float>(Mean, j)) / new Vector<float>(Std, j)).CopyTo(y[j..]);
+            for (; j < width; j++) y[j] = (x[j] - Mean[j]) / Std[j];
+        }
     }
 
     /// <summary>A short human-readable form, e.g. <c>x / 255</c> or <c>standardize (784 features)</c>.</summary>

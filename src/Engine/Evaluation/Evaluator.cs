@@ -82,75 +82,99 @@ internal static class Evaluator
     public static float[] Predict(Network network, IKernels kernels, Dataset data, int batchSize = DefaultBatch,
         InferenceWorkspaces? workspaces = null)
     {
-        workspaces ??= new();
         if (data.Width != network.InputWidth)
             throw new EngineException($"{data.Source}: {data.Width} features per example, the model takes {network.InputWidth}");
-        int k = network.ClassCount;
-        var result = new float[(long)data.Count * k];
-        if (kernels.Parallelism > 1 && Math.Min(batchSize, data.Count) >= 2 * RowParallelForward.MinRowsPerPart)
-        {
-            new RowParallelForward(network, kernels, data, batchSize, result, workspaces).Run();
-            return result;
-        }
-        ForEachBatch(network, kernels, data, batchSize, workspaces, (start, probabilities, _) =>
-        {
-            for (int r = 0; r < probabilities.Rows; r++)
-                probabilities.Row(r).CopyTo(result.AsSpan((start + r) * k, k));
-        }, useLabels: false);
+        var result = new float[(long)data.Count * network.ClassCount];
+        Predict(network, kernels, data.Features, scaling: null, result, workspaces ?? new(), batchSize);
         return result;
     }
 
     /// <summary>
-    /// Inference with the rows of each batch split between the backend's threads, each running the whole forward pass
-    /// (every layer, softmax, the copy out) on its rows with single-threaded kernels: one hand-off per batch instead of
-    /// one per parallel kernel, and the small serial kernels (bias rows, softmax) run in parallel too. A row's
-    /// probabilities depend on that row alone — a GEMM split by rows keeps each element's fma sequence — so the result
-    /// has the bits of the sequential pass. (Evaluate keeps the sequential pass: its loss is one sum in row order.)
+    /// Class probabilities of the rows in <paramref name="rows"/> (row-major, the network's input width) into
+    /// <paramref name="probabilities"/> (rows × classes). With a <paramref name="scaling"/>, each batch is scaled inside
+    /// the pass into its workspace, so the input is never copied whole; once <paramref name="workspaces"/> are sized for
+    /// the batch, a call allocates nothing. With more than one thread and enough rows, each batch's rows are split
+    /// between the threads, each running the whole forward pass (every layer, softmax, the copy out) on its rows with
+    /// single-threaded kernels: one hand-off per batch, and the small kernels run in parallel too. A row's probabilities
+    /// depend on that row alone (a GEMM split by rows keeps each element's fma sequence), so any split gives the bits of
+    /// the sequential pass.
     /// </summary>
-    sealed class RowParallelForward : IParallelWork
+    public static unsafe void Predict(Network network, IKernels kernels, ReadOnlySpan<float> rows, InputScaling? scaling, Span<float> probabilities,
+        InferenceWorkspaces workspaces, int batchSize = DefaultBatch)
+    {
+        int d = network.InputWidth, k = network.ClassCount, count = rows.Length / d;
+        if (rows.Length % d != 0) throw new EngineException($"{rows.Length} feature values are not whole rows of {d}");
+        if (probabilities.Length != (long)count * k) throw new ArgumentException($"{probabilities.Length} probabilities for {count} rows of {k} classes", nameof(probabilities));
+        if (count == 0) return;
+        int batch = Math.Max(1, Math.Min(batchSize, count));
+        int parts = kernels.Parallelism > 1 && batch >= 2 * ForwardPass.MinRowsPerPart ? kernels.Parallelism : 1;
+        var pass = workspaces.Pass(network, kernels, batch, parts);
+        fixed (float* x = rows, p = probabilities)
+        {
+            pass.Begin(x, p, scaling);
+            try
+            {
+                for (int start = 0; start < count; start += batch)
+                {
+                    int n = Math.Min(batch, count - start);
+                    pass.Batch(start, n);
+                    int split = Math.Min(parts, Math.Max(1, n / ForwardPass.MinRowsPerPart));
+                    if (split == 1) pass.Run(kernels, 0, 1); // the whole backend: its GEMMs may still use every thread
+                    else kernels.RunParts(pass, split);
+                }
+            }
+            finally { pass.End(); }
+        }
+    }
+
+    /// <summary>
+    /// The forward pass of one <see cref="Predict(Network, IKernels, ReadOnlySpan{float}, InputScaling?, Span{float}, InferenceWorkspaces, int)"/>
+    /// call, as parts of a parallel run; kept in <see cref="InferenceWorkspaces"/> between calls so a call allocates nothing.
+    /// </summary>
+    internal sealed unsafe class ForwardPass : IParallelWork
     {
         /// <summary>Fewer rows per thread than this and the hand-off costs more than it saves.</summary>
         public const int MinRowsPerPart = 16;
 
         readonly Network _network;
         readonly IKernels _kernels;
-        readonly Dataset _data;
-        readonly int _batch;
-        readonly float[] _result;
         readonly Workspace[] _workspaces;
-        int _start, _rows;
+        float* _rows, _probabilities;
+        InputScaling? _scaling;
+        int _start, _count;
 
-        public RowParallelForward(Network network, IKernels kernels, Dataset data, int batchSize, float[] result, InferenceWorkspaces workspaces)
+        public ForwardPass(Network network, IKernels kernels, Workspace[] workspaces)
         {
-            (_network, _kernels, _data, _result) = (network, kernels, data, result);
-            _batch = Math.Max(1, Math.Min(batchSize, data.Count));
-            int parts = kernels.Parallelism;
-            _workspaces = new Workspace[parts];
-            for (int p = 0; p < parts; p++)
-            {
-                _workspaces[p] = workspaces.For(network, p, _batch); // a short last batch may run as one part
-                kernels.PartKernels(p); // made here, not racing inside the parts
-            }
+            (_network, _kernels, _workspaces) = (network, kernels, workspaces);
+            for (int part = 1; part < workspaces.Length; part++) kernels.PartKernels(part); // made here, not racing inside the parts
         }
 
-        public void Run()
-        {
-            for (_start = 0; _start < _data.Count; _start += _batch)
-            {
-                _rows = Math.Min(_batch, _data.Count - _start);
-                _kernels.RunParts(this, Math.Min(_kernels.Parallelism, Math.Max(1, _rows / MinRowsPerPart)));
-            }
-        }
+        public bool Fits(Network network, IKernels kernels, int batch, int parts) =>
+            ReferenceEquals(network, _network) && ReferenceEquals(kernels, _kernels) && parts <= _workspaces.Length && batch <= _workspaces[0].BatchCapacity;
 
-        public void Execute(int part, int parts)
+        public void Begin(float* rows, float* probabilities, InputScaling? scaling) => (_rows, _probabilities, _scaling) = (rows, probabilities, scaling);
+        public void Batch(int start, int count) => (_start, _count) = (start, count);
+        public void End() => (_rows, _probabilities, _scaling) = (null, null, null);
+
+        public void Execute(int part, int parts) => Run(_kernels.PartKernels(part), part, parts);
+
+        public void Run(IKernels kernels, int part, int parts)
         {
-            int from = _start + (int)((long)_rows * part / parts), to = _start + (int)((long)_rows * (part + 1) / parts);
+            int from = _start + (int)((long)_count * part / parts), to = _start + (int)((long)_count * (part + 1) / parts);
             if (from >= to) return;
-            int d = _data.Width, k = _network.ClassCount, rows = to - from;
-            var x = new ReadOnlyMatrixView(_data.Features.AsSpan(from * d, rows * d), rows, d);
-            _network.Forward(_kernels.PartKernels(part), x, default, _workspaces[part]);
-            ReadOnlyMatrixView probabilities = _workspaces[part].Probabilities(rows);
-            for (int r = 0; r < rows; r++) probabilities.Row(r).CopyTo(_result.AsSpan((from + r) * k, k));
+            int d = _network.InputWidth, k = _network.ClassCount, rows = to - from;
+            Workspace workspace = _workspaces[part];
+            var raw = new ReadOnlySpan<float>(_rows + (long)from * d, rows * d);
+            ReadOnlyMatrixView x;
+            if (_scaling is null) x = new ReadOnlyMatrixView(raw, rows, d);
+            else
+            {
+                MatrixView scaled = workspace.ScaledInput(rows);
+                _scaling.ApplyRows(raw, scaled.Data, d);
+                x = scaled.AsReadOnly();
+            }
+            _network.Forward(kernels, x, default, workspace);
+            workspace.Probabilities(rows).Data[..(rows * k)].CopyTo(new Span<float>(_probabilities + (long)from * k, rows * k));
         }
     }
 

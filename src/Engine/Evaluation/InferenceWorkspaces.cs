@@ -1,3 +1,4 @@
+using Engine.Kernels;
 using Engine.Nn;
 
 namespace Engine.Evaluation;
@@ -23,5 +24,16 @@ internal sealed class InferenceWorkspaces
         }
         if (part >= _parts.Length) Array.Resize(ref _parts, part + 1);
         return _parts[part] ??= new Workspace(network, _batch, forTraining: false);
+    }
+
+    Evaluator.ForwardPass? _pass;
+
+    /// <summary>The kept forward pass for <paramref name="parts"/> parts of up to <paramref name="batch"/> rows (made again only when that grows or the network or backend changes).</summary>
+    public Evaluator.ForwardPass Pass(Network network, IKernels kernels, int batch, int parts)
+    {
+        if (_pass is not null && _pass.Fits(network, kernels, batch, parts)) return _pass;
+        var workspaces = new Workspace[parts];
+        for (int p = 0; p < parts; p++) workspaces[p] = For(network, p, batch);
+        return _pass = new Evaluator.ForwardPass(network, kernels, workspaces);
     }
 }

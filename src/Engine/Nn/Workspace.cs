@@ -35,6 +35,15 @@ internal sealed class Workspace
     public MatrixView Delta(int layer, int rows) => new(_deltas[layer], rows, _widths[layer]);
     public MatrixView Probabilities(int rows) => new(_probabilities, rows, _network.ClassCount);
 
+    /// <summary>(rows, inputWidth): room for a batch of inputs scaled inside an inference pass (made on first use).</summary>
+    public MatrixView ScaledInput(int rows)
+    {
+        _scaledInput ??= new float[checked(BatchCapacity * _network.InputWidth)];
+        return new(_scaledInput, rows, _network.InputWidth);
+    }
+
+    float[]? _scaledInput;
+
     internal void CheckFits(Network network, int rows)
     {
         if (!ReferenceEquals(network, _network)) throw new ArgumentException("workspace belongs to another network");
