@@ -33,6 +33,16 @@ static class BenchData
 
     public const string FashionMnist = "/usr/share/datasets/fashion-mnist";
 
+    /// <summary>Fashion-MNIST's 60,000 training images as read (0..255), or random data of that range and shape.</summary>
+    public static Dataset RawTrainingSet()
+    {
+        if (Directory.Exists(FashionMnist)) return DataSource.Load(FashionMnist).Train;
+        var rng = new SplitMix64(9);
+        var x = new float[60_000 * 784];
+        for (int i = 0; i < x.Length; i++) x[i] = rng.NextInt(256);
+        return new Dataset(x, new int[60_000], 60_000, 784, "random 60000x784 bytes");
+    }
+
     /// <summary>Fashion-MNIST's 60,000 training images scaled to [0, 1] (Debian's dataset-fashion-mnist), or
     /// random data of the same shape when it is not installed (the arithmetic, and so the time, is the same).</summary>
     public static Dataset TrainingSet()

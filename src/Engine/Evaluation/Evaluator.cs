@@ -152,9 +152,20 @@ internal static class Evaluator
         public bool Fits(Network network, IKernels kernels, int batch, int parts) =>
             ReferenceEquals(network, _network) && ReferenceEquals(kernels, _kernels) && parts <= _workspaces.Length && batch <= _workspaces[0].BatchCapacity;
 
-        public void Begin(float* rows, float* probabilities, InputScaling? scaling) => (_rows, _probabilities, _scaling) = (rows, probabilities, scaling);
+        public void Begin(float* rows, float* probabilities, InputScaling? scaling)
+        {
+            _rows = rows;
+            _probabilities = probabilities;
+            _scaling = scaling;
+        }
+
         public void Batch(int start, int count) => (_start, _count) = (start, count);
-        public void End() => (_rows, _probabilities, _scaling) = (null, null, null);
+
+        public void End()
+        {
+            _rows = _probabilities = null;
+            _scaling = null;
+        }
 
         public void Execute(int part, int parts) => Run(_kernels.PartKernels(part), part, parts);
 
