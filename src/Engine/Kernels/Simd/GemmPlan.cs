@@ -83,7 +83,8 @@ internal readonly record struct BlockSizes(int MR, int NR, int KC, int MC, int N
 /// <param name="Parts">How many threads take part.</param>
 /// <param name="SplitColumns">Parts take column ranges of C (else row ranges).</param>
 /// <param name="Narrow">The product runs on the narrow kernel (C at most one vector wide, B read in place).</param>
-internal readonly record struct GemmPlan(BlockSizes Blocks, int Parts, bool SplitColumns, bool Narrow)
+/// <param name="RowByRow">The product runs on the row kernel (fewer rows than MR, B read in place).</param>
+internal readonly record struct GemmPlan(BlockSizes Blocks, int Parts, bool SplitColumns, bool Narrow, bool RowByRow = false)
 {
     /// <summary>Products smaller than this many flops run on one thread: waking a worker costs more.</summary>
     public const long MinFlopsPerThread = 1L << 20;
@@ -95,6 +96,9 @@ internal readonly record struct GemmPlan(BlockSizes Blocks, int Parts, bool Spli
         // C at most one vector wide (the output layer's N = 10) with B's rows contiguous: the narrow kernel reads both
         // operands in place (engine bench, 1 thread: 128x10x32 TN 9.6 → 32.6 GFLOP/s, 32x10x128 NN 11.2 → 51.7).
         bool narrow = !tileEpilogue && n <= narrowWidth && !transB;
+        // Fewer rows than the register tile (one image, or a few): a tile would compute MR − m rows of zeros, and B is
+        // used once, so the row kernel reads B in place (one image, 784 → 128 on AVX-512: 8× less arithmetic).
+        bool rowByRow = !narrow && m < blocks.MR && !transB;
         long flops = 2L * m * n * k;
         int parts = (int)Math.Clamp(flops / MinFlopsPerThread, 1, threads);
         int columnTiles = (n + blocks.NR - 1) / blocks.NR, rowTiles = (m + blocks.MR - 1) / blocks.MR;
@@ -104,7 +108,7 @@ internal readonly record struct GemmPlan(BlockSizes Blocks, int Parts, bool Spli
         // it reads and no cache line of W changes cores.
         bool splitColumns = tileEpilogue ? columnTiles >= parts : columnTiles >= 4 * threads || columnTiles >= rowTiles;
         parts = Math.Min(parts, splitColumns ? columnTiles : rowTiles);
-        return new GemmPlan(blocks, parts, splitColumns, narrow);
+        return new GemmPlan(blocks, parts, splitColumns, narrow, rowByRow);
     }
 
     /// <summary>Part <paramref name="part"/>'s rows and columns of an m×n product.</summary>

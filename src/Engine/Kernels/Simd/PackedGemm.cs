@@ -110,6 +110,18 @@ internal sealed unsafe class PackedGemm
         var (rowStart, rowEnd, colStart, colEnd) = call.Plan.PartOf(part, call.M, call.N);
         if (rowStart >= rowEnd || colStart >= colEnd) return;
         if (call.Plan.Narrow) { NarrowKernel512.Run(call, rowStart, rowEnd); return; }
+        if (call.Plan.RowByRow)
+        {
+            float* scratch = Aligned(_edgeTile[part]);
+            switch (_isa)
+            {
+                case InstructionSet.Avx512: RowKernel.Run<V512, TEpilogue>(call, rowStart, rowEnd, colStart, colEnd, epilogue, scratch); break;
+                case InstructionSet.Avx2: RowKernel.Run<V256, TEpilogue>(call, rowStart, rowEnd, colStart, colEnd, epilogue, scratch); break;
+                case InstructionSet.Vector: RowKernel.Run<VPortable, TEpilogue>(call, rowStart, rowEnd, colStart, colEnd, epilogue, scratch); break;
+                default: RowKernel.Run<VScalar, TEpilogue>(call, rowStart, rowEnd, colStart, colEnd, epilogue, scratch); break;
+            }
+            return;
+        }
         switch (_isa)
         {
             case InstructionSet.Avx512: Compute<V512, TEpilogue>(part, call, rowStart, rowEnd, colStart, colEnd, epilogue); break;
