@@ -16,6 +16,7 @@ internal sealed class Trainer
 {
     readonly Network _network;
     readonly IKernels _kernels;
+    readonly StepThreads _threads;   // all threads or one for the epochs' steps, timed on the first steps
     readonly TrainingOptions _options;
     public TrainingOptions Options => _options;
     readonly Workspace _workspace;
@@ -32,6 +33,7 @@ internal sealed class Trainer
         options.Validate();
         _network = network;
         _kernels = kernels;
+        _threads = new StepThreads(kernels);
         _options = options;
         _workspace = new Workspace(network, options.BatchSize);
         _batchInput = new float[checked(options.BatchSize * network.InputWidth)];
@@ -147,7 +149,9 @@ internal sealed class Trainer
             // The next batch's rows are scattered over the whole set: the step fetches them while it runs.
             var next = order is null ? default
                 : new BatchPrefetch(train, order.AsSpan(Math.Min(n, start + batch), Math.Min(n, start + 2 * batch) - Math.Min(n, start + batch)));
-            StepResult step = Step(x, y, next);
+            long started = StepThreads.Now;
+            StepResult step = Step(_threads.Next, x, y, next);
+            _threads.Record(StepThreads.Now - started, rows == batch);
             here = new TrainingCursor(here.Epoch, here.Step + 1, here.LossSum + step.LossSum, here.Correct + step.Correct);
             afterStep?.Invoke(here, clock.Elapsed.TotalSeconds);
         }
@@ -179,14 +183,19 @@ internal sealed class Trainer
     /// does not push them out of L2 again, early enough that the gather finds them there.
     /// </summary>
     /// <returns>The batch's summed cross-entropy and how many of its rows the forward pass classified right.</returns>
-    public StepResult Step(ReadOnlyMatrixView x, ReadOnlySpan<int> y, BatchPrefetch next = default)
+    public StepResult Step(ReadOnlyMatrixView x, ReadOnlySpan<int> y, BatchPrefetch next = default) => Step(_kernels, x, y, next);
+
+    StepResult Step(IKernels kernels, ReadOnlyMatrixView x, ReadOnlySpan<int> y, BatchPrefetch next)
     {
-        double loss = _network.Forward(_kernels, x, y, _workspace);
+        double loss = _network.Forward(kernels, x, y, _workspace);
         int correct = Evaluator.CountCorrect(_workspace.Probabilities(x.Rows), y);
         next.Fetch();
-        _network.Backward(_kernels, x, y, _workspace, _optimizer.Begin(_learningRate, _options.L2));
+        _network.Backward(kernels, x, y, _workspace, _optimizer.Begin(_learningRate, _options.L2));
         return new StepResult(loss, correct);
     }
+
+    /// <summary>The threads an epoch's steps run on (all of the backend's, or one where that is faster: <see cref="StepThreads"/>).</summary>
+    public IKernels? StepKernels => _threads.Chosen;
 }
 
 /// <summary>What one training step saw, from its forward pass (before its update).</summary>

@@ -103,18 +103,29 @@ internal readonly record struct GemmPlan(BlockSizes Blocks, int Parts, bool Spli
         int parts = (int)Math.Clamp(flops / MinFlopsPerThread, 1, threads);
         int columnTiles = (n + blocks.NR - 1) / blocks.NR, rowTiles = (m + blocks.MR - 1) / blocks.MR;
         // By columns whenever there are enough: each thread then packs only its own part of B (the big, reused operand)
-        // and only A is packed twice (2048², 2 threads: 158 → 190 GFLOP/s). A weight step splits by columns whenever each
-        // thread gets some: the forward product X·W splits W's columns the same way, so each thread updates the weights
-        // it reads and no cache line of W changes cores.
-        bool splitColumns = tileEpilogue ? columnTiles >= parts : columnTiles >= 4 * threads || columnTiles >= rowTiles;
+        // and only A is packed twice (2048², 2 threads: 158 → 190 GFLOP/s). A weight step follows the same rule: its
+        // 784×128 product from batch 32 splits by rows, each thread packing and stepping its own rows of W (Zen 5, 2
+        // threads: 102 → 29 µs for SGD, 98 → 48 µs for Adam, against 37–39 and 66–68 µs on one thread; split by
+        // columns, both threads packed all of A and the step cost more than it saved).
+        bool splitColumns = columnTiles >= 4 * threads || columnTiles >= rowTiles;
         parts = Math.Min(parts, splitColumns ? columnTiles : rowTiles);
         return new GemmPlan(blocks, parts, splitColumns, narrow, rowByRow);
     }
 
-    /// <summary>Part <paramref name="part"/>'s rows and columns of an m×n product.</summary>
-    public (int RowStart, int RowEnd, int ColStart, int ColEnd) PartOf(int part, int m, int n)
+    /// <summary>
+    /// Part <paramref name="part"/>'s rows and columns of an m×n product. Split by columns, the boundaries between parts
+    /// move <paramref name="lineShift"/> columns left (see <see cref="LineShift"/>) so that no cache line of C is written
+    /// by two threads; the parts then start off the tile grid, which the loops handle as edge tiles.
+    /// </summary>
+    public (int RowStart, int RowEnd, int ColStart, int ColEnd) PartOf(int part, int m, int n, int lineShift = 0)
     {
-        if (SplitColumns) { var (c0, c1) = Range(n, Blocks.NR, part, Parts); return (0, m, c0, c1); }
+        if (SplitColumns)
+        {
+            var (c0, c1) = Range(n, Blocks.NR, part, Parts);
+            if (c0 > 0 && c0 < n) c0 = Math.Max(0, c0 - lineShift);
+            if (c1 > 0 && c1 < n) c1 = Math.Max(0, c1 - lineShift);
+            return (0, m, c0, c1);
+        }
         var (r0, r1) = Range(m, Blocks.MR, part, Parts); // the narrow kernel takes rows in groups of 8 = AVX-512's MR
         return (r0, r1, 0, n);
     }
@@ -132,6 +143,15 @@ internal readonly record struct GemmPlan(BlockSizes Blocks, int Parts, bool Spli
     /// panels, as in large squares, A is reused long enough for the hardware, and the extra lines in L2 cost 2–3 %.
     /// </summary>
     public bool StreamsA(bool transA, int blockColumns) => !transA && blockColumns <= 4 * Blocks.NR;
+
+    /// <summary>
+    /// How many columns the boundaries between column parts move left so that they fall on 64-byte lines of C, whose
+    /// first element sits at <paramref name="c"/> with row stride <paramref name="ldc"/> floats: 0 when rows do not all
+    /// share one alignment (ldc not a multiple of 16 floats) or tiles are narrower than a line. Two threads writing one
+    /// line of every row (a weight step split by columns: 784 rows) pass it back and forth between their cores.
+    /// </summary>
+    public static unsafe int LineShift(float* c, int ldc, int nr) =>
+        ldc % 16 == 0 && nr % 16 == 0 ? (int)(((nint)c >> 2) & 15) : 0;
 
     /// <summary>Part p of [0, total) in whole units, as even as possible.</summary>
     static (int Start, int End) Range(int total, int unit, int part, int parts)

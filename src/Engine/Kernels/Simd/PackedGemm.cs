@@ -107,7 +107,7 @@ internal sealed unsafe class PackedGemm
 
     void Execute<TEpilogue>(int part, in GemmCall call, in TEpilogue epilogue) where TEpilogue : struct, IGemmEpilogue
     {
-        var (rowStart, rowEnd, colStart, colEnd) = call.Plan.PartOf(part, call.M, call.N);
+        var (rowStart, rowEnd, colStart, colEnd) = call.Plan.PartOf(part, call.M, call.N, GemmPlan.LineShift(call.C, call.Ldc, call.Plan.Blocks.NR));
         if (rowStart >= rowEnd || colStart >= colEnd) return;
         if (call.Plan.Narrow) { NarrowKernel512.Run(call, rowStart, rowEnd); return; }
         if (call.Plan.RowByRow)

@@ -1,0 +1,59 @@
+using Engine.Kernels;
+using Engine.Kernels.Reference;
+using Engine.Kernels.Simd;
+using Engine.Training;
+
+namespace Engine.Tests.Training;
+
+/// <summary>
+/// The choice between all threads and one for an epoch's steps: made from the medians of alternating timed steps after
+/// a warm-up, partial batches not counted, and never offered where there is only one way (the reference, one thread).
+/// </summary>
+public class StepThreadsTests
+{
+    /// <summary>Feeds steps timed by <paramref name="ticks"/> (all threads, one thread) until the choice is made.</summary>
+    static (IKernels Chosen, int Steps) Run(StepThreads threads, IKernels all, Func<bool, long> ticks)
+    {
+        int steps = 0;
+        while (threads.Chosen is null && steps < 1000)
+        {
+            IKernels next = threads.Next;
+            threads.Record(ticks(ReferenceEquals(next, all)), fullBatch: true);
+            steps++;
+        }
+        return (threads.Chosen!, steps);
+    }
+
+    [Theory]
+    [InlineData(100, 60, false)]
+    [InlineData(60, 100, true)]
+    public void The_faster_median_wins(long allTicks, long oneTicks, bool expectAll)
+    {
+        using var simd = new SimdKernels(InstructionSets.Best, 2);
+        var threads = new StepThreads(simd);
+        var (chosen, steps) = Run(threads, simd, onAll => onAll ? allTicks : oneTicks);
+        Assert.Equal(expectAll, ReferenceEquals(chosen, simd));
+        Assert.Equal(expectAll ? simd : simd.PartKernels(0), chosen);
+        Assert.Equal(4 + 24, steps);
+    }
+
+    [Fact]
+    public void Outliers_do_not_decide_and_partial_batches_do_not_count()
+    {
+        using var simd = new SimdKernels(InstructionSets.Best, 2);
+        var threads = new StepThreads(simd);
+        int call = 0;
+        // All threads are faster except for three huge outliers (a page fault, a descheduled vCPU): the median ignores them.
+        threads.Record(1, fullBatch: false);
+        var (chosen, _) = Run(threads, simd, onAll => onAll ? (++call % 5 == 0 ? 10_000 : 50) : 80);
+        Assert.Same(simd, chosen);
+    }
+
+    [Fact]
+    public void One_way_only_is_chosen_at_once()
+    {
+        Assert.Same(ReferenceKernels.Instance, new StepThreads(ReferenceKernels.Instance).Chosen);
+        using var simd = new SimdKernels(InstructionSets.Best, 1);
+        Assert.Same(simd, new StepThreads(simd).Chosen);
+    }
+}
