@@ -76,15 +76,19 @@ static class StepProfile
     }
 
     /// <summary>Times each call of the wrapped backend by name and shape; adds ~50 ns per call.</summary>
-    sealed class TimedKernels(IKernels inner) : IKernels
+    sealed class TimedKernels(IKernels inner, Dictionary<string, TimedKernels.Entry>? shared = null) : IKernels
     {
         public sealed class Entry { public long Ticks, Calls, Flops; }
-        public Dictionary<string, Entry> Entries { get; } = [];
+        public Dictionary<string, Entry> Entries { get; } = shared ?? [];
         public string Name => inner.Name;
         // The same parallel path as the wrapped backend; the parts' own kernel calls are the inner backend's, untimed.
         public int Parallelism => inner.Parallelism;
         void IKernels.RunParts(IParallelWork work, int parts) => inner.RunParts(work, parts);
-        IKernels IKernels.PartKernels(int part) => inner.PartKernels(part);
+        // Part 0 runs on the calling thread (and is what the trainer's StepThreads picks for one-thread steps): timed into
+        // the same table. Other parts run on workers, concurrently: untimed.
+        IKernels IKernels.PartKernels(int part) =>
+            part == 0 && inner.Parallelism > 1 ? _part0 ??= new TimedKernels(inner.PartKernels(0), Entries) : inner.PartKernels(part);
+        TimedKernels? _part0;
 
         public void Reset() => Entries.Clear();
 

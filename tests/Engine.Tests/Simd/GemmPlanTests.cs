@@ -81,18 +81,16 @@ public class GemmPlanTests
         from shape in new[] { (1, 1, 1), (32, 128, 784), (784, 128, 32), (32, 784, 128), (128, 10, 32), (2048, 2048, 2048), (7, 4133, 9), (300, 5, 600) }
         from threads in new[] { 1, 2, 3, 8 }
         from transB in new[] { false, true }
-        from epilogue in new[] { false, true }
-        select new object[] { shape.Item1, shape.Item2, shape.Item3, threads, transB, epilogue };
+        select new object[] { shape.Item1, shape.Item2, shape.Item3, threads, transB };
 
     [Theory]
     [MemberData(nameof(Shapes))]
-    public void Parts_cover_C_once_in_whole_tiles(int m, int n, int k, int threads, bool transB, bool epilogue)
+    public void Parts_cover_C_once_in_whole_tiles(int m, int n, int k, int threads, bool transB)
     {
         var blocks = BlockSizes.Derive(8, 32, Zen4, threads);
-        var plan = GemmPlan.For(blocks, m, n, k, transB, threads, narrowWidth: 16, tileEpilogue: epilogue);
+        var plan = GemmPlan.For(blocks, m, n, k, transB, threads, narrowWidth: 16);
         Assert.InRange(plan.Parts, 1, threads);
         if (2L * m * n * k < GemmPlan.MinFlopsPerThread) Assert.Equal(1, plan.Parts);
-        if (epilogue) Assert.False(plan.Narrow);
         if (plan.Narrow) Assert.True(n <= 16 && !transB);
         var covered = new int[m, n];
         for (int p = 0; p < plan.Parts; p++)

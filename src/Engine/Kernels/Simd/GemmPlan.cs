@@ -90,12 +90,11 @@ internal readonly record struct GemmPlan(BlockSizes Blocks, int Parts, bool Spli
     public const long MinFlopsPerThread = 1L << 20;
 
     /// <param name="narrowWidth">The widest C the narrow kernel takes (0: this ISA has none).</param>
-    /// <param name="tileEpilogue">Each finished tile goes through an epilogue that updates C's own data (a weight step).</param>
-    public static GemmPlan For(BlockSizes blocks, int m, int n, int k, bool transB, int threads, int narrowWidth, bool tileEpilogue)
+    public static GemmPlan For(BlockSizes blocks, int m, int n, int k, bool transB, int threads, int narrowWidth)
     {
         // C at most one vector wide (the output layer's N = 10) with B's rows contiguous: the narrow kernel reads both
         // operands in place (engine bench, 1 thread: 128x10x32 TN 9.6 → 32.6 GFLOP/s, 32x10x128 NN 11.2 → 51.7).
-        bool narrow = !tileEpilogue && n <= narrowWidth && !transB;
+        bool narrow = n <= narrowWidth && !transB;
         // Fewer rows than the register tile (one image, or a few): a tile would compute MR − m rows of zeros, and B is
         // used once, so the row kernel reads B in place (one image, 784 → 128 on AVX-512: 8× less arithmetic).
         bool rowByRow = !narrow && m < blocks.MR && !transB;

@@ -13,11 +13,14 @@ internal static unsafe class NarrowKernel512
     /// <summary>
     /// C rows [rowStart, rowEnd) for N ≤ 16 and an untransposed B, without packing: each row of C is one masked
     /// vector, and eight rows share every masked load of a B row. Every element still gets the reference's
-    /// fma sequence over k = 0..K-1 from 0 (or from C), so the result is bit-identical.
+    /// fma sequence over k = 0..K-1 from 0 (or from C), so the result is bit-identical. A finishing epilogue gets each
+    /// block of rows from <paramref name="scratch"/> (8 rows of 16 floats).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Run(in GemmCall call, int rowStart, int rowEnd)
+    public static void Run<TEpilogue>(in GemmCall call, int rowStart, int rowEnd, in TEpilogue epilogue, float* scratch)
+        where TEpilogue : struct, IGemmEpilogue
     {
+        bool finish = TEpilogue.Use == ProductUse.Finish;
         var mask = Vector512.LessThan(Vector512<int>.Indices, Vector512.Create(call.N)).AsSingle();
         // op(A)[i, k] = call.A[i·rowStep + k·kStep]
         long rowStep = call.TransA ? 1 : call.Lda, kStep = call.TransA ? call.Lda : 1, ldb = call.Ldb, ldc = call.Ldc;
@@ -47,10 +50,13 @@ internal static unsafe class NarrowKernel512
                 c6 = Avx512F.FusedMultiplyAdd(Vector512.Create(a[6 * rowStep]), b, c6);
                 c7 = Avx512F.FusedMultiplyAdd(Vector512.Create(a[7 * rowStep]), b, c7);
             }
-            Avx512F.MaskStore(c, mask, c0); Avx512F.MaskStore(c + ldc, mask, c1);
-            Avx512F.MaskStore(c + 2 * ldc, mask, c2); Avx512F.MaskStore(c + 3 * ldc, mask, c3);
-            Avx512F.MaskStore(c + 4 * ldc, mask, c4); Avx512F.MaskStore(c + 5 * ldc, mask, c5);
-            Avx512F.MaskStore(c + 6 * ldc, mask, c6); Avx512F.MaskStore(c + 7 * ldc, mask, c7);
+            float* t = finish ? scratch : c;
+            long ldt = finish ? 16 : ldc;
+            Avx512F.MaskStore(t, mask, c0); Avx512F.MaskStore(t + ldt, mask, c1);
+            Avx512F.MaskStore(t + 2 * ldt, mask, c2); Avx512F.MaskStore(t + 3 * ldt, mask, c3);
+            Avx512F.MaskStore(t + 4 * ldt, mask, c4); Avx512F.MaskStore(t + 5 * ldt, mask, c5);
+            Avx512F.MaskStore(t + 6 * ldt, mask, c6); Avx512F.MaskStore(t + 7 * ldt, mask, c7);
+            if (finish) epilogue.Finish<V512>(i, 0, scratch, 16, c, (int)ldc, 8, call.N);
         }
         for (; i < rowEnd; i++)
         {
@@ -59,7 +65,8 @@ internal static unsafe class NarrowKernel512
             float* a = call.A + i * rowStep;
             for (int k = 0; k < kEnd; k++, a += kStep)
                 acc = Avx512F.FusedMultiplyAdd(Vector512.Create(a[0]), Avx512F.MaskLoad(call.B + k * ldb, mask, Vector512<float>.Zero), acc);
-            Avx512F.MaskStore(c, mask, acc);
+            Avx512F.MaskStore(finish ? scratch : c, mask, acc);
+            if (finish) epilogue.Finish<V512>(i, 0, scratch, 16, c, (int)ldc, 1, call.N);
         }
     }
 }

@@ -60,8 +60,8 @@ internal sealed unsafe class PackedGemm
 
     /// <summary>
     /// C ← epilogue(op(A)·op(B)). Returns false, doing nothing, for an epilogue that finishes tiles (<see cref="ProductUse.Finish"/>)
-    /// on a product it cannot finish tile by tile: K past one KC block (no tile holds a whole product) and the narrow
-    /// kernel's shapes; the caller then stores the product and finishes it itself. A finishing epilogue gets each MR×NR
+    /// on a product it cannot finish tile by tile: K past one KC block (no tile holds a whole product; the narrow
+    /// kernel has no K blocks) and K = 0; the caller then stores the product and finishes it itself. A finishing epilogue gets each MR×NR
     /// tile from the micro-kernel in a scratch tile in L1, so the product is never stored and C is read and written
     /// once, by the thread that computed that part of the product.
     /// </summary>
@@ -70,7 +70,8 @@ internal sealed unsafe class PackedGemm
     {
         var (m, n, k) = GemmShape.Resolve(transA, transB, a, b, c);
         bool finish = TEpilogue.Use == ProductUse.Finish, accumulate = TEpilogue.Use == ProductUse.Accumulate;
-        if (finish && (k == 0 || k > Blocks.KC || (n <= NarrowWidth && transB == Transpose.No))) return false;
+        bool narrow = n <= NarrowWidth && transB == Transpose.No; // no K blocks: finishes any K
+        if (finish && (k == 0 || (k > Blocks.KC && !narrow))) return false;
         if (m == 0 || n == 0) return true;
         using var _ = _busy.Enter();
         fixed (float* pa = a.Data, pb = b.Data, pc = c.Data)
@@ -81,7 +82,7 @@ internal sealed unsafe class PackedGemm
                     for (int i = 0; i < m; i++) new Span<float>(pc + (long)i * c.Stride, n).Clear();
                 return true;
             }
-            var plan = GemmPlan.For(Blocks, m, n, k, transB == Transpose.Yes, _pool.Threads, NarrowWidth, tileEpilogue: finish);
+            var plan = GemmPlan.For(Blocks, m, n, k, transB == Transpose.Yes, _pool.Threads, NarrowWidth);
             Run(new GemmCall(pa, a.Stride, transA == Transpose.Yes, pb, b.Stride, transB == Transpose.Yes, pc, c.Stride, m, n, k, accumulate, plan), epilogue);
         }
         return true;
@@ -109,7 +110,7 @@ internal sealed unsafe class PackedGemm
     {
         var (rowStart, rowEnd, colStart, colEnd) = call.Plan.PartOf(part, call.M, call.N, GemmPlan.LineShift(call.C, call.Ldc, call.Plan.Blocks.NR));
         if (rowStart >= rowEnd || colStart >= colEnd) return;
-        if (call.Plan.Narrow) { NarrowKernel512.Run(call, rowStart, rowEnd); return; }
+        if (call.Plan.Narrow) { NarrowKernel512.Run(call, rowStart, rowEnd, epilogue, Aligned(_edgeTile[part])); return; }
         if (call.Plan.RowByRow)
         {
             float* scratch = Aligned(_edgeTile[part]);

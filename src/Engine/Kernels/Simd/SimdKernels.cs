@@ -63,8 +63,8 @@ internal sealed class SimdKernels : KernelsBase, IKernels
     public override unsafe void Gemm<TEpilogue>(Transpose transA, Transpose transB, ReadOnlyMatrixView a, ReadOnlyMatrixView b, MatrixView c, in TEpilogue epilogue)
     {
         if (_gemm.Multiply(transA, transB, a, b, c, epilogue)) return;
-        // Products the tile loop does not finish (K past one block, so no tile holds a whole product; the narrow
-        // kernel's N ≤ 16): the product into a scratch matrix (sized once), then the epilogue on its rows.
+        // Products the tile loop does not finish (K past one block, so no tile holds a whole product; K = 0): the
+        // product into a scratch matrix (sized once), then the epilogue on its rows.
         var (m, n, _) = GemmShape.Resolve(transA, transB, a, b, c);
         if (_productScratch.Length < m * n) _productScratch = new float[m * n];
         var p = new MatrixView(_productScratch.AsSpan(0, m * n), m, n);
