@@ -14,7 +14,7 @@ internal static unsafe class NarrowKernel512
     /// C rows [rowStart, rowEnd) for N ≤ 16 and an untransposed B, without packing: each row of C is one masked
     /// vector, and eight rows share every masked load of a B row. Every element still gets the reference's
     /// fma sequence over k = 0..K-1 from 0 (or from C), so the result is bit-identical. A finishing epilogue gets each
-    /// block of rows from <paramref name="scratch"/> (8 rows of 16 floats).
+    /// block of rows from <paramref name="scratch"/> (room for 8 rows of 16 floats).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Run<TEpilogue>(in GemmCall call, int rowStart, int rowEnd, in TEpilogue epilogue, float* scratch)
@@ -50,13 +50,15 @@ internal static unsafe class NarrowKernel512
                 c6 = Avx512F.FusedMultiplyAdd(Vector512.Create(a[6 * rowStep]), b, c6);
                 c7 = Avx512F.FusedMultiplyAdd(Vector512.Create(a[7 * rowStep]), b, c7);
             }
+            // A finishing epilogue reads the block with rows packed N apart: rows that follow each other in C and in the
+            // scratch (a whole output-layer W) are then one run for it.
             float* t = finish ? scratch : c;
-            long ldt = finish ? 16 : ldc;
+            long ldt = finish ? call.N : ldc;
             Avx512F.MaskStore(t, mask, c0); Avx512F.MaskStore(t + ldt, mask, c1);
             Avx512F.MaskStore(t + 2 * ldt, mask, c2); Avx512F.MaskStore(t + 3 * ldt, mask, c3);
             Avx512F.MaskStore(t + 4 * ldt, mask, c4); Avx512F.MaskStore(t + 5 * ldt, mask, c5);
             Avx512F.MaskStore(t + 6 * ldt, mask, c6); Avx512F.MaskStore(t + 7 * ldt, mask, c7);
-            if (finish) epilogue.Finish<V512>(i, 0, scratch, 16, c, (int)ldc, 8, call.N);
+            if (finish) epilogue.Finish<V512>(i, 0, scratch, call.N, c, (int)ldc, 8, call.N);
         }
         for (; i < rowEnd; i++)
         {
@@ -66,7 +68,7 @@ internal static unsafe class NarrowKernel512
             for (int k = 0; k < kEnd; k++, a += kStep)
                 acc = Avx512F.FusedMultiplyAdd(Vector512.Create(a[0]), Avx512F.MaskLoad(call.B + k * ldb, mask, Vector512<float>.Zero), acc);
             Avx512F.MaskStore(finish ? scratch : c, mask, acc);
-            if (finish) epilogue.Finish<V512>(i, 0, scratch, 16, c, (int)ldc, 1, call.N);
+            if (finish) epilogue.Finish<V512>(i, 0, scratch, call.N, c, (int)ldc, 1, call.N);
         }
     }
 }
