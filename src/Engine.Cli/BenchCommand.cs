@@ -52,6 +52,7 @@ static class BenchCommand
                 bool wide = chosenIsa == InstructionSet.Avx512;
                 peak = FmaPeak.Measure(t, wide);
                 o.WriteLine($"FMA peak measured here: {peak:F0} GFLOP/s on {t} thread{(t > 1 ? "s" : "")} ({(wide ? 512 : 256)}-bit); simd path {chosenIsa.Name()}");
+                o.WriteLine($"caches: {CpuCaches.Current.Describe()}; GEMM blocks: {InstructionSets.DescribeGemmBlocks(chosenIsa, t)}");
                 o.WriteLine();
                 o.WriteLine("shape (MxNxK, op)        backend     threads   GFLOP/s   of peak");
             }
