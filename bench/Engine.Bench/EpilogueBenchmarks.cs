@@ -97,6 +97,10 @@ public class UpdateEpilogueBenchmarks : EpilogueBenchmarkData
         Kernels.Update(new AdamRule(Adam), Ws, Gradient, First, Second);
     }
 
+    /// <summary>The unfused step's update alone, over a gradient stored once (is the time in the product or in the update?).</summary>
+    [Benchmark]
+    public void AdamUpdateOnly() => Kernels.Update(new AdamRule(Adam), Ws, Gradient, First, Second);
+
     [Benchmark]
     public unsafe void AdamStepFused()
     {
