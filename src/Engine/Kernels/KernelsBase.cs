@@ -15,6 +15,11 @@ internal abstract class KernelsBase
     public abstract void Update<TRule>(in TRule rule, Span<float> weights, ReadOnlySpan<float> gradient, Span<float> first, Span<float> second)
         where TRule : struct, IUpdateRule;
 
+    /// <summary>The check both backends' <see cref="Update{TRule}"/> make: gradient and the state the rule keeps as long as the weights.</summary>
+    protected static void RequireUpdateLengths<TRule>(int weights, int gradient, int first, int second) where TRule : struct, IUpdateRule =>
+        Shape.Require(gradient == weights && (TRule.StateVectors < 1 || first == weights) && (TRule.StateVectors < 2 || second == weights),
+                      "weights, gradient and state lengths differ");
+
     public void Gemm(Transpose transA, Transpose transB, ReadOnlyMatrixView a, ReadOnlyMatrixView b, MatrixView c, bool accumulate)
     {
         if (accumulate) Gemm(transA, transB, a, b, c, new AccumulateProduct());

@@ -167,8 +167,7 @@ internal sealed class ReferenceKernels : KernelsBase, IKernels
     /// <summary>The rule on every parameter of a tensor and its state (empty spans for state the rule does not keep).</summary>
     public override void Update<TRule>(in TRule rule, Span<float> w, ReadOnlySpan<float> g, Span<float> s1, Span<float> s2)
     {
-        Shape.Require(g.Length == w.Length && (TRule.StateVectors < 1 || s1.Length == w.Length) && (TRule.StateVectors < 2 || s2.Length == w.Length),
-                      "weights, gradient and state lengths differ");
+        RequireUpdateLengths<TRule>(w.Length, g.Length, s1.Length, s2.Length);
         float unused1 = 0, unused2 = 0;
         // One loop per state count (TRule.StateVectors is a constant of the instantiation), so each loop is plain.
         if (TRule.StateVectors == 0)

@@ -194,8 +194,7 @@ internal sealed class SimdKernels : KernelsBase, IKernels
 
     public override unsafe void Update<TRule>(in TRule rule, Span<float> weights, ReadOnlySpan<float> gradient, Span<float> first, Span<float> second)
     {
-        Shape.Require(gradient.Length == weights.Length && (TRule.StateVectors < 1 || first.Length == weights.Length) &&
-                      (TRule.StateVectors < 2 || second.Length == weights.Length), "weights, gradient and state lengths differ");
+        RequireUpdateLengths<TRule>(weights.Length, gradient.Length, first.Length, second.Length);
         if (!_updates.TryGetValue(typeof(TRule), out object? work)) _updates[typeof(TRule)] = work = new UpdateSlices<TRule>(_ew);
         var slices = (UpdateSlices<TRule>)work;
         fixed (float* w = weights, g = gradient, s1 = first, s2 = second)
