@@ -126,23 +126,26 @@ internal readonly struct SigmoidGradientOperator : IBinaryOperator
         TVec.Multiply(g, TVec.Multiply(a, TVec.Subtract(TVec.Broadcast(1f), a)));
 }
 
-/// <summary>SGD with L2: w ← fma(−lr, fma(l2, w, g), w), i.e. w −= lr·(g + l2·w). Biases pass l2 = 0.</summary>
+/// <summary>
+/// SGD with L2: w ← flush(fma(−lr, fma(l2, w, g), w)), i.e. w −= lr·(g + l2·w). Biases pass l2 = 0. Every rule stores
+/// its results through flush (<see cref="ScalarMath.FlushSubnormal"/>): a subnormal result becomes ±0.
+/// </summary>
 internal readonly struct SgdRule(float learningRate, float l2) : IUpdateRule
 {
     public static int StateVectors => 0;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Invoke(ref float w, float g, ref float s1, ref float s2) =>
-        w = MathF.FusedMultiplyAdd(-learningRate, MathF.FusedMultiplyAdd(l2, w, g), w);
+        w = ScalarMath.FlushSubnormal(MathF.FusedMultiplyAdd(-learningRate, MathF.FusedMultiplyAdd(l2, w, g), w));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Invoke<TVec>(ref TVec w, TVec g, ref TVec s1, ref TVec s2) where TVec : struct, IVec<TVec> =>
-        w = TVec.Fma(TVec.Broadcast(-learningRate), TVec.Fma(TVec.Broadcast(l2), w, g), w);
+        w = TVec.FlushSubnormal(TVec.Fma(TVec.Broadcast(-learningRate), TVec.Fma(TVec.Broadcast(l2), w, g), w));
 }
 
 /// <summary>
 /// SGD with momentum μ (PyTorch's convention, dampening 0), each step rounded to float: d = fma(l2, w, g);
-/// v ← fma(μ, v, d); u = nesterov ? fma(μ, v, d) : v; w ← fma(−lr, u, w). s1 is the velocity, starting at 0.
+/// v ← flush(fma(μ, v, d)); u = nesterov ? fma(μ, v, d) : v; w ← flush(fma(−lr, u, w)). s1 is the velocity, starting at 0.
 /// </summary>
 internal readonly struct MomentumRule(float learningRate, float l2, float momentum, bool nesterov) : IUpdateRule
 {
@@ -152,9 +155,9 @@ internal readonly struct MomentumRule(float learningRate, float l2, float moment
     public void Invoke(ref float w, float g, ref float velocity, ref float s2)
     {
         float d = MathF.FusedMultiplyAdd(l2, w, g);
-        float v = velocity = MathF.FusedMultiplyAdd(momentum, velocity, d);
+        float v = velocity = ScalarMath.FlushSubnormal(MathF.FusedMultiplyAdd(momentum, velocity, d));
         float u = nesterov ? MathF.FusedMultiplyAdd(momentum, v, d) : v;
-        w = MathF.FusedMultiplyAdd(-learningRate, u, w);
+        w = ScalarMath.FlushSubnormal(MathF.FusedMultiplyAdd(-learningRate, u, w));
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -162,15 +165,15 @@ internal readonly struct MomentumRule(float learningRate, float l2, float moment
     {
         var mu = TVec.Broadcast(momentum);
         var d = TVec.Fma(TVec.Broadcast(l2), w, g);
-        var v = velocity = TVec.Fma(mu, velocity, d);
-        w = TVec.Fma(TVec.Broadcast(-learningRate), nesterov ? TVec.Fma(mu, v, d) : v, w);
+        var v = velocity = TVec.FlushSubnormal(TVec.Fma(mu, velocity, d));
+        w = TVec.FlushSubnormal(TVec.Fma(TVec.Broadcast(-learningRate), nesterov ? TVec.Fma(mu, v, d) : v, w));
     }
 }
 
 /// <summary>
 /// Adam/AdamW (PyTorch's convention), each step rounded to float, with the scalars of <see cref="AdamStep"/>:
-/// w₀ = w·Decay; d = fma(L2, w₀, g); m ← fma(1−β1, d − m, m); v ← fma((1−β2)·d, d, β2·v);
-/// w ← fma(−StepSize, m / (√v / √(1−β2^t) + ε), w₀). s1 = m and s2 = v start at 0.
+/// w₀ = w·Decay; d = fma(L2, w₀, g); m ← flush(fma(1−β1, d − m, m)); v ← flush(fma((1−β2)·d, d, β2·v));
+/// w ← flush(fma(−StepSize, m / (√v / √(1−β2^t) + ε), w₀)). s1 = m and s2 = v start at 0.
 /// </summary>
 internal readonly struct AdamRule(AdamStep step) : IUpdateRule
 {
@@ -181,10 +184,10 @@ internal readonly struct AdamRule(AdamStep step) : IUpdateRule
     {
         float w0 = w * step.Decay;
         float d = MathF.FusedMultiplyAdd(step.L2, w0, g);
-        m = MathF.FusedMultiplyAdd(step.OneMinusBeta1, d - m, m);
-        v = MathF.FusedMultiplyAdd(step.OneMinusBeta2 * d, d, step.Beta2 * v);
+        m = ScalarMath.FlushSubnormal(MathF.FusedMultiplyAdd(step.OneMinusBeta1, d - m, m));
+        v = ScalarMath.FlushSubnormal(MathF.FusedMultiplyAdd(step.OneMinusBeta2 * d, d, step.Beta2 * v));
         float denominator = MathF.Sqrt(v) / step.SqrtBiasCorrection2 + step.Epsilon;
-        w = MathF.FusedMultiplyAdd(-step.StepSize, m / denominator, w0);
+        w = ScalarMath.FlushSubnormal(MathF.FusedMultiplyAdd(-step.StepSize, m / denominator, w0));
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -192,9 +195,9 @@ internal readonly struct AdamRule(AdamStep step) : IUpdateRule
     {
         var w0 = TVec.Multiply(w, TVec.Broadcast(step.Decay));
         var d = TVec.Fma(TVec.Broadcast(step.L2), w0, g);
-        m = TVec.Fma(TVec.Broadcast(step.OneMinusBeta1), TVec.Subtract(d, m), m);
-        v = TVec.Fma(TVec.Multiply(TVec.Broadcast(step.OneMinusBeta2), d), d, TVec.Multiply(TVec.Broadcast(step.Beta2), v));
+        m = TVec.FlushSubnormal(TVec.Fma(TVec.Broadcast(step.OneMinusBeta1), TVec.Subtract(d, m), m));
+        v = TVec.FlushSubnormal(TVec.Fma(TVec.Multiply(TVec.Broadcast(step.OneMinusBeta2), d), d, TVec.Multiply(TVec.Broadcast(step.Beta2), v)));
         var denominator = TVec.Add(TVec.Divide(TVec.Sqrt(v), TVec.Broadcast(step.SqrtBiasCorrection2)), TVec.Broadcast(step.Epsilon));
-        w = TVec.Fma(TVec.Broadcast(-step.StepSize), TVec.Divide(m, denominator), w0);
+        w = TVec.FlushSubnormal(TVec.Fma(TVec.Broadcast(-step.StepSize), TVec.Divide(m, denominator), w0));
     }
 }

@@ -88,22 +88,23 @@ public interface IKernels : IDisposable
         where TRule : struct, IUpdateRule;
 
     /// <summary>
-    /// SGD step with L2 on this tensor: w ← fma(−lr, fma(l2, w, g), w), i.e. w −= lr·(g + l2·w).
+    /// SGD step with L2 on this tensor: w ← flush(fma(−lr, fma(l2, w, g), w)), i.e. w −= lr·(g + l2·w), a subnormal result
+    /// stored as ±0 (every rule stores through that flush, see ScalarMath.FlushSubnormal).
     /// Biases pass l2 = 0.
     /// </summary>
     void SgdUpdate(Span<float> weights, ReadOnlySpan<float> gradient, float learningRate, float l2);
 
     /// <summary>
     /// SGD with momentum μ (PyTorch's convention, dampening 0), per element, each step rounded to float:
-    /// d = fma(l2, w, g); v ← fma(μ, v, d); u = nesterov ? fma(μ, v, d) : v; w ← fma(−lr, u, w).
+    /// d = fma(l2, w, g); v ← flush(fma(μ, v, d)); u = nesterov ? fma(μ, v, d) : v; w ← flush(fma(−lr, u, w)).
     /// The velocity starts at 0, so the first step sets v = d as PyTorch does.
     /// </summary>
     void MomentumUpdate(Span<float> weights, ReadOnlySpan<float> gradient, Span<float> velocity, float learningRate, float l2, float momentum, bool nesterov);
 
     /// <summary>
     /// Adam/AdamW (PyTorch's convention), per element, each step rounded to float, with the scalars of <paramref name="step"/>:
-    /// w₀ = w·Decay; d = fma(L2, w₀, g); m ← fma(1−β1, d − m, m); v ← fma((1−β2)·d, d, β2·v);
-    /// w ← fma(−StepSize, m / (√v / √(1−β2^t) + ε), w₀). The moments start at 0.
+    /// w₀ = w·Decay; d = fma(L2, w₀, g); m ← flush(fma(1−β1, d − m, m)); v ← flush(fma((1−β2)·d, d, β2·v));
+    /// w ← flush(fma(−StepSize, m / (√v / √(1−β2^t) + ε), w₀)). The moments start at 0.
     /// </summary>
     void AdamUpdate(Span<float> weights, ReadOnlySpan<float> gradient, Span<float> firstMoment, Span<float> secondMoment, in AdamStep step);
 }

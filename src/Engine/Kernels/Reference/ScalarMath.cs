@@ -98,6 +98,17 @@ internal static class ScalarMath
         return x >= 0f ? 1f / (1f + e) : e / (1f + e);
     }
 
+    /// <summary>The smallest normal float, 2^−126; below it (in magnitude) are the subnormals.</summary>
+    public const float MinNormal = 1.17549435e-38f;
+
+    /// <summary>
+    /// ±0 (x's sign) when x is subnormal, else x itself (zeros, normals, ±Inf and NaN unchanged). The optimizer steps
+    /// store their results through it, so no parameter or optimizer state is ever subnormal: arithmetic on subnormals
+    /// takes a slow path on x86 cores, and a decaying state (β·m with a zero gradient) otherwise sticks in the
+    /// subnormals for good, because β times the smallest ones rounds back to themselves.
+    /// </summary>
+    public static float FlushSubnormal(float x) => MathF.Abs(x) < MinNormal ? MathF.CopySign(0f, x) : x;
+
     /// <summary>max(x, 0) with NaN propagated (MathF.Max semantics; ReLU(−0) = +0).</summary>
     public static float Relu(float x) => MathF.Max(x, 0f);
 }

@@ -35,6 +35,8 @@ internal unsafe interface IVec<TSelf> where TSelf : struct, IVec<TSelf>
     static abstract TSelf Max(TSelf a, TSelf b);
     /// <summary>Per lane: condition &gt; 0 ? value : +0.</summary>
     static abstract TSelf WherePositive(TSelf condition, TSelf value);
+    /// <summary>Per lane the bits of ScalarMath.FlushSubnormal: ±0 for a subnormal, else x itself (NaN included).</summary>
+    static abstract TSelf FlushSubnormal(TSelf x);
     /// <summary>Per lane the bits of ScalarMath.Exp / Tanh / Sigmoid.</summary>
     static abstract TSelf Exp(TSelf x);
     static abstract TSelf Tanh(TSelf x);
@@ -60,6 +62,7 @@ internal unsafe struct V512 : IVec<V512>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static V512 Sqrt(V512 x) => new() { _v = Vector512.Sqrt(x._v) };
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static V512 Max(V512 a, V512 b) => new() { _v = Vector512.Max(a._v, b._v) };
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static V512 WherePositive(V512 condition, V512 value) => new() { _v = Vector512.ConditionalSelect(Vector512.GreaterThan(condition._v, Vector512<float>.Zero), value._v, Vector512<float>.Zero) };
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static V512 FlushSubnormal(V512 x) => new() { _v = Vector512.ConditionalSelect(Vector512.LessThan(Vector512.Abs(x._v), Vector512.Create(ScalarMath.MinNormal)), x._v & Vector512.Create(-0f), x._v) };
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static V512 Exp(V512 x) => new() { _v = VectorMath.Exp(x._v) };
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static V512 Tanh(V512 x) => new() { _v = VectorMath.Tanh(x._v) };
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static V512 Sigmoid(V512 x) => new() { _v = VectorMath.Sigmoid(x._v) };
@@ -88,6 +91,7 @@ internal unsafe struct V256 : IVec<V256>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static V256 Sqrt(V256 x) => new() { _v = Vector256.Sqrt(x._v) };
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static V256 Max(V256 a, V256 b) => new() { _v = Vector256.Max(a._v, b._v) };
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static V256 WherePositive(V256 condition, V256 value) => new() { _v = Vector256.ConditionalSelect(Vector256.GreaterThan(condition._v, Vector256<float>.Zero), value._v, Vector256<float>.Zero) };
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static V256 FlushSubnormal(V256 x) => new() { _v = Vector256.ConditionalSelect(Vector256.LessThan(Vector256.Abs(x._v), Vector256.Create(ScalarMath.MinNormal)), x._v & Vector256.Create(-0f), x._v) };
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static V256 Exp(V256 x) => new() { _v = VectorMath.Exp(x._v) };
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static V256 Tanh(V256 x) => new() { _v = VectorMath.Tanh(x._v) };
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static V256 Sigmoid(V256 x) => new() { _v = VectorMath.Sigmoid(x._v) };
@@ -120,6 +124,7 @@ internal unsafe struct VPortable : IVec<VPortable>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static VPortable Sqrt(VPortable x) => new() { _v = Vector.SquareRoot(x._v) };
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static VPortable Max(VPortable a, VPortable b) => new() { _v = Vector.Max(a._v, b._v) };
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static VPortable WherePositive(VPortable condition, VPortable value) => new() { _v = Vector.ConditionalSelect(Vector.GreaterThan(condition._v, Vector<float>.Zero), value._v, Vector<float>.Zero) };
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static VPortable FlushSubnormal(VPortable x) => new() { _v = Vector.ConditionalSelect(Vector.LessThan(Vector.Abs(x._v), new Vector<float>(ScalarMath.MinNormal)), x._v & new Vector<float>(-0f), x._v) };
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static VPortable Exp(VPortable x) => new() { _v = Transcendental(x._v, 0) };
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static VPortable Tanh(VPortable x) => new() { _v = Transcendental(x._v, 1) };
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static VPortable Sigmoid(VPortable x) => new() { _v = Transcendental(x._v, 2) };
@@ -172,6 +177,7 @@ internal unsafe struct VScalar : IVec<VScalar>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static VScalar Sqrt(VScalar x) => new() { _v = MathF.Sqrt(x._v) };
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static VScalar Max(VScalar a, VScalar b) => new() { _v = MathF.Max(a._v, b._v) };
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static VScalar WherePositive(VScalar condition, VScalar value) => new() { _v = condition._v > 0f ? value._v : 0f };
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static VScalar FlushSubnormal(VScalar x) => new() { _v = ScalarMath.FlushSubnormal(x._v) };
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static VScalar Exp(VScalar x) => new() { _v = ScalarMath.Exp(x._v) };
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static VScalar Tanh(VScalar x) => new() { _v = ScalarMath.Tanh(x._v) };
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static VScalar Sigmoid(VScalar x) => new() { _v = ScalarMath.Sigmoid(x._v) };
