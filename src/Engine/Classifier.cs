@@ -80,6 +80,19 @@ public sealed class Classifier : IDisposable
     public static Classifier FromWeights(string npzPath, Activation hiddenActivation, InputScaling scaling, ComputeOptions? compute = null) =>
         new(Npz.ToNetwork(Npz.Read(npzPath), hiddenActivation, npzPath), scaling, compute);
 
+    /// <summary>
+    /// A classifier read from an ONNX file: the MLPs PyTorch's torch.onnx.export (Gemm, transB = 1), Keras/tf2onnx (MatMul
+    /// + Add) and <see cref="ExportOnnx"/> write, with Relu, Tanh or Sigmoid between the layers, Flatten or Reshape at the
+    /// input, the engine's Div / Sub+Div input scaling, and Softmax, LogSoftmax or logits at the end (opsets 9–21).
+    /// Export then import gives the same bits.
+    /// </summary>
+    /// <exception cref="EngineException">The file is unreadable or its graph is not such a classifier: the message names the node, its op and why.</exception>
+    public static Classifier ImportOnnx(string path, ComputeOptions? compute = null)
+    {
+        Model model = OnnxImport.Read(path);
+        return new Classifier(model.Network, model.Scaling, compute);
+    }
+
     /// <summary>Saves network and scaling atomically: an interrupted save leaves any previous file intact.</summary>
     public void Save(string path) => ModelFile.Save(path, new Model(_network, Scaling));
 

@@ -28,7 +28,7 @@ internal static class ModelFile
     static ReadOnlySpan<byte> Magic => "ENGNMODL"u8;
     public const uint Version = 2;
     const uint VersionWithoutChecksums = 1;
-    const int MaxHiddenLayers = 64;
+    internal const int MaxHiddenLayers = 64;
     const int MaxWidth = 1 << 24;
     const string FileKind = "model file";
 
