@@ -4,7 +4,7 @@ using Engine.Serialization;
 using Engine.Training;
 using SharpFuzz;
 
-// One reader per run: dotnet Engine.Fuzz.dll idx|csv|model|npz|checkpoint [FILE]
+// One reader per run: dotnet Engine.Fuzz.dll idx|csv|model|npz|checkpoint|onnx [FILE]
 // Under afl-fuzz (no FILE) each input is written to a scratch file and read through the same path-based entry
 // point the engine uses, so gzip detection, size checks and error mapping are all fuzzed. The contract: a reader
 // either returns or throws EngineException; anything else (another exception, a hang, a crash) is a finding.
@@ -39,5 +39,6 @@ static class Targets
         ["model"] = path => ModelFile.Load(path),
         ["npz"] = path => Npz.ToNetwork(Npz.Read(path), Engine.Kernels.Activation.Tanh, path),
         ["checkpoint"] = path => Checkpoint.Load(path),
+        ["onnx"] = path => OnnxImport.Read(path),
     };
 }

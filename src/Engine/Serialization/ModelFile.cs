@@ -29,7 +29,7 @@ internal static class ModelFile
     public const uint Version = 2;
     const uint VersionWithoutChecksums = 1;
     internal const int MaxHiddenLayers = 64;
-    const int MaxWidth = 1 << 24;
+    internal const int MaxWidth = 1 << 24;
     const string FileKind = "model file";
 
     public static void Save(string path, Model model) => AtomicFile.Write(path, stream => Write(stream, model));

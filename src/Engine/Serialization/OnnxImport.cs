@@ -119,7 +119,7 @@ internal static class OnnxImport
             {
                 if (!dim.HasDimValue || dim.DimValue <= 0) throw Refuse($"input '{input.Name}' has a feature dimension without a fixed size");
                 width *= dim.DimValue;
-                if (width > int.MaxValue) throw Refuse($"input '{input.Name}' has more than {int.MaxValue} features");
+                if (width > ModelFile.MaxWidth) throw Refuse($"input '{input.Name}' has more than {ModelFile.MaxWidth:N0} features, the most a model holds");
             }
             return (int)width;
         }
@@ -163,7 +163,7 @@ internal static class OnnxImport
                     Continue(node);
                     break;
                 case "Reshape":
-                    if (node.Input[0] != _current) throw Refuse(node, "reshapes something other than the chain");
+                    if (node.Input.Count != 2 || node.Input[0] != _current) throw Refuse(node, "reshapes something other than the chain");
                     if (_constants.TryGetValue(node.Input[1], out var shape))
                     {
                         long[] dims = Int64s(shape, node);
@@ -279,6 +279,7 @@ internal static class OnnxImport
         void AddLayer(NodeProto node, float[] weights, int fanIn, int fanOut, float[] bias)
         {
             if (fanIn != _width) throw Refuse(node, $"takes {fanIn} inputs, the layer before gives {_width}");
+            if (fanOut > ModelFile.MaxWidth) throw Refuse(node, $"gives {fanOut:N0} outputs, more than the {ModelFile.MaxWidth:N0} a model holds");
             _layers.Add((weights, fanIn, fanOut, bias));
             _width = fanOut;
             _afterActivation = false;
