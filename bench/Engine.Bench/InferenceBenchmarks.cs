@@ -7,7 +7,8 @@ namespace Engine.Bench;
 
 /// <summary>
 /// Inference through the public API beside ONNX Runtime on the same model, the same raw float32 rows and the same
-/// threads: 10,000 Fashion-MNIST images (raw 0..255 values; both apply the model's scaling) through 784-128-10 tanh,
+/// threads: 10,000 Fashion-MNIST images (raw 0..255 values; both apply the model's scaling) through 784-128-10 tanh (or the
+/// networks ENGINE_BENCH_HIDDEN names),
 /// in calls of Batch rows. The engine: <see cref="Classifier.PredictProbabilities(ReadOnlySpan{float}, Span{float})"/>
 /// into the caller's memory. ONNX Runtime (MLAS): the engine's own ONNX export, all graph optimisations, IntraOpNumThreads
 /// = Threads, input and output OrtValues made once over the same memory (the fastest way to call it). Images/s =
@@ -25,8 +26,11 @@ public class InferenceBenchmarks
     [Params(1, 32, 1000)]
     public int Batch { get; set; }
 
-    [Params("128")]
+    /// <summary>Hidden widths, comma-separated; ENGINE_BENCH_HIDDEN="512;256,128" runs other networks (';' between them).</summary>
+    [ParamsSource(nameof(Networks))]
     public string Hidden { get; set; } = "";
+
+    public static IEnumerable<string> Networks() => (Environment.GetEnvironmentVariable("ENGINE_BENCH_HIDDEN") ?? "128").Split(';');
 
     Classifier _engine = null!;
     InferenceSession _ort = null!;
