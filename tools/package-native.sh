@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The native tarball: tools/package-native.sh OUTDIR  ->  OUTDIR/engine-native-<version>-linux-x64.tar.gz holding
-#   engine-native-<version>-linux-x64/lib/libengine.so.0        (NativeAOT, x86-64-v3 baseline, SONAME libengine.so.0)
+#   engine-native-<version>-linux-x64/lib/libengine.so.0        (the dispatcher, SONAME libengine.so.0, which loads
+#                                    lib/libengine-x86-64-v3.so  one of the two NativeAOT builds beside it: AVX2
+#                                    lib/libengine-x86-64-v4.so  baseline, or AVX-512 where the CPU has it)
 #                                    lib/libengine.so -> libengine.so.0   (for -lengine)
 #                                    lib/pkgconfig/engine.pc    (relocatable through ${pcfiledir})
 #                                    include/engine.h
@@ -21,6 +23,7 @@ trap 'rm -rf "$stage"' EXIT
 root=$stage/$name
 mkdir -p "$root/lib/pkgconfig" "$root/include"
 cp out/native/libengine.so "$root/lib/libengine.so.0"
+for variant in out/native/libengine-x86-64-v*.so; do cp "$variant" "$root/lib/"; done
 ln -s libengine.so.0 "$root/lib/libengine.so"
 cp "$header" "$root/include/"
 sed "s/@VERSION@/$version/" src/Engine.Native/pkgconfig/engine.pc.in > "$root/lib/pkgconfig/engine.pc"

@@ -16,7 +16,8 @@ trap 'rm -rf "$stage"' EXIT
 cp -r bindings/python/pyproject.toml bindings/python/setup.py bindings/python/README.md bindings/python/engine_nn "$stage/"
 rm -rf "$stage/engine_nn/__pycache__"
 [ -f LICENSE ] && cp LICENSE "$stage/"
-cp out/native/libengine.so "$stage/engine_nn/libengine.so"
+# The dispatcher and the two builds it chooses from (x86-64-v3, and v4 for CPUs with AVX-512).
+cp out/native/libengine.so out/native/libengine-x86-64-v*.so "$stage/engine_nn/"
 "$python" -m pip wheel --no-deps --no-build-isolation --no-index -q "$stage" -w "$out"
 wheel=$(ls "$out"/engine_nn-*-py3-none-linux_x86_64.whl | tail -n 1)
 echo "$wheel"

@@ -11,10 +11,10 @@ tarball=$(tools/package-native.sh "$work/dist" | tail -n 1)
 check $? "tools/package-native.sh built $(basename "${tarball:-nothing}")"
 mkdir "$work/unpacked" && tar -xzf "$tarball" -C "$work/unpacked"
 root=$(echo "$work"/unpacked/engine-native-*)
-for f in lib/libengine.so.0 lib/libengine.so include/engine.h lib/pkgconfig/engine.pc; do
+for f in lib/libengine.so.0 lib/libengine.so lib/libengine-x86-64-v3.so lib/libengine-x86-64-v4.so include/engine.h lib/pkgconfig/engine.pc; do
   [ -e "$root/$f" ]; check $? "tarball holds $f"
 done
-readelf -d "$root/lib/libengine.so.0" | grep -q 'SONAME.*\[libengine\.so\.0\]'
+grep -q 'SONAME.*\[libengine\.so\.0\]' <<< "$(readelf -d "$root/lib/libengine.so.0")"
 check $? "libengine.so.0 carries SONAME libengine.so.0"
 cat > "$work/app.c" <<'C'
 #include <engine.h>
@@ -44,5 +44,9 @@ gcc -std=c11 -Wall -Werror "$work/app.c" $flags -o "$work/app"
 check $? "a C program builds against the unpacked tree"
 (cd "$work" && env -u LD_LIBRARY_PATH ./app)
 check $? "it runs, finding libengine.so.0 through the package's rpath"
+if command -v qemu-x86_64 >/dev/null; then
+  (cd "$work" && env -u LD_LIBRARY_PATH qemu-x86_64 -cpu Haswell ./app)
+  check $? "it runs on a CPU without AVX-512 (qemu-x86_64 -cpu Haswell)"
+fi
 echo "native package: $checks checks, $failed failed"
 [ "$failed" = 0 ]

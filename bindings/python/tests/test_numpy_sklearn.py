@@ -220,7 +220,7 @@ for x in (images, images.astype(np.float64)):
         accuracy = float((m.predict(x) == y).mean())
         assert accuracy > 0.95, accuracy
 check_estimator(EngineClassifier())
-print("wheel ok", engine_nn.__version__, accuracy)
+print("wheel ok", engine_nn.__version__, accuracy, engine_nn.instruction_set())
 """
 
 
@@ -235,6 +235,10 @@ class WheelTests(unittest.TestCase):
             self.assertEqual(built.returncode, 0, built.stderr)
             wheel = built.stdout.strip().splitlines()[-1]
             self.assertTrue(wheel.endswith("engine_nn-0.5.0-py3-none-linux_x86_64.whl"), wheel)
+            import zipfile
+            names = set(zipfile.ZipFile(wheel).namelist())
+            for lib in ("libengine.so", "libengine-x86-64-v3.so", "libengine-x86-64-v4.so"):
+                self.assertIn("engine_nn/" + lib, names)
             venv = os.path.join(d, "venv")
             subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", venv], check=True, timeout=300)
             python = os.path.join(venv, "bin", "python")
@@ -247,6 +251,10 @@ class WheelTests(unittest.TestCase):
             run = subprocess.run([python, "-c", WHEEL_CHECK], cwd=elsewhere, capture_output=True, text=True, env=env, timeout=600)
             self.assertEqual(run.returncode, 0, run.stdout + run.stderr)
             self.assertIn("wheel ok 0.5.0", run.stdout)
+            # The dispatcher inside the wheel picks the AVX-512 build where the CPU has it.
+            with open("/proc/cpuinfo") as f:
+                avx512 = " avx512f" in f.read()
+            self.assertEqual(run.stdout.split()[-1], "avx512" if avx512 else "avx2", run.stdout)
 
 
 if __name__ == "__main__":
