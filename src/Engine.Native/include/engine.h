@@ -1,8 +1,15 @@
 /*
  * engine.h: the C ABI of Engine (libengine.so, built with NativeAOT from src/Engine.Native).
  *
+ * Install: tools/package-native.sh OUTDIR gives engine-native-<version>-linux-x64.tar.gz; after unpacking,
+ *   PKG_CONFIG_PATH=<dir>/lib/pkgconfig cc app.c $(pkg-config --cflags --libs engine)
+ * libengine.so.0 is a small dispatcher: on the first call it loads libengine-x86-64-v4.so (AVX-512) or
+ * libengine-x86-64-v3.so (AVX2 + FMA) from its own directory, whichever the CPU runs; both give the same bits.
+ * ENGINE_NATIVE_VARIANT=x86-64-v3|x86-64-v4 forces one. On a CPU below x86-64-v3 every call fails cleanly
+ * (ENGINE_ERROR_INTERNAL, the reason in engine_last_error).
+ *
  * Conventions
- * - Every function except engine_version, engine_last_error and engine_free returns a status code:
+ * - Every function except engine_version, engine_last_error, engine_instruction_set and engine_free returns a status code:
  *   ENGINE_OK (0) or one of the errors below. On error, engine_last_error() describes it in one line.
  *   No exception or signal crosses the boundary: every failure is a status code.
  * - Matrices are float32, row-major. Feature matrices are rows x cols with no padding, except in the
