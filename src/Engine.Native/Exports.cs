@@ -278,18 +278,19 @@ static unsafe class Exports
 
     /// <summary>
     /// The caller's rows × cols matrix in the engine's row-major order: the caller's memory itself when it already is
-    /// tight row-major, else one gathered copy (a transpose for column-major input).
+    /// tight row-major (<paramref name="gathered"/> null), else one gathered copy (a transpose for column-major input).
     /// </summary>
-    static ReadOnlySpan<float> RowMajorFeatures(Handle h, float* x, long rows, int cols, int layout, long ld)
+    static ReadOnlySpan<float> RowMajorFeatures(Handle h, float* x, long rows, int cols, int layout, long ld, out float[]? gathered)
     {
         Require(layout is RowMajor or ColumnMajor, $"layout must be ENGINE_ROW_MAJOR ({RowMajor}) or ENGINE_COL_MAJOR ({ColumnMajor}), got {layout}");
+        ReadOnlySpan<float> tightRows = FeatureSpan(h, x, rows, cols); // checks x, rows and cols
         long tight = layout == RowMajor ? cols : rows;
         if (ld == 0) ld = tight;
         Require(ld >= tight, layout == RowMajor
             ? $"ld {ld} is below cols {cols}: rows would overlap"
             : $"ld {ld} is below rows {rows}: columns would overlap");
-        if (layout == RowMajor && ld == cols) return FeatureSpan(h, x, rows, cols);
-        ReadOnlySpan<float> _ = FeatureSpan(h, x, rows, cols); // the same checks of x, rows and cols
+        gathered = null;
+        if (layout == RowMajor && ld == cols) return tightRows;
         var copy = new float[rows * cols];
         if (layout == RowMajor)
             for (long i = 0; i < rows; i++)
@@ -301,6 +302,7 @@ static unsafe class Exports
                 float* column = x + j * ld;
                 for (long i = 0; i < rows; i++) copy[i * cols + j] = column[i];
             }
+        gathered = copy;
         return copy;
     }
 
@@ -308,7 +310,7 @@ static unsafe class Exports
     static int PredictLayout(long model, float* x, long rows, int cols, int layout, long ld, float* probabilities, long capacity) => Call(() =>
     {
         var h = Find(model);
-        ReadOnlySpan<float> features = RowMajorFeatures(h, x, rows, cols, layout, ld);
+        ReadOnlySpan<float> features = RowMajorFeatures(h, x, rows, cols, layout, ld, out _);
         Require(probabilities is not null, "probabilities is NULL");
         long needed = rows * h.Model.ClassCount;
         Require(capacity >= needed, $"probabilities holds {capacity} floats, {rows} rows x {h.Model.ClassCount} classes need {needed}");
@@ -321,7 +323,9 @@ static unsafe class Exports
                            double* outMeanLoss) => Call(() =>
     {
         var h = Find(model);
-        float[] features = RowMajorFeatures(h, x, rows, cols, layout, ld).ToArray();
+        // Training keeps the rows for the whole run (a Dataset owns its array): the gathered copy, or one copy of tight rows.
+        ReadOnlySpan<float> rowMajor = RowMajorFeatures(h, x, rows, cols, layout, ld, out float[]? gathered);
+        float[] features = gathered ?? rowMajor.ToArray();
         return TrainWith(model, features, y, rows, cols, options, optimizer, outMeanLoss);
     });
 
