@@ -33,6 +33,15 @@ run_tests() {
   digest=$(grep -E '^digest ' <<< "$out" || echo "no digest")
 }
 
+# The dispatcher compiles without a warning (publish builds it without -Werror, so a new compiler cannot break it).
+for compiler in gcc clang; do
+  command -v $compiler >/dev/null || continue
+  $compiler -std=c11 -O2 -Wall -Wextra -Werror -fPIC -shared -fvisibility=hidden -Isrc/Engine.Native/include \
+      src/Engine.Native/dispatch/engine_dispatch.c -o out/native/dispatch-check.so -ldl -lpthread
+  check $? "src/Engine.Native/dispatch/engine_dispatch.c compiles with $compiler -Wall -Wextra -Werror"
+  rm -f out/native/dispatch-check.so
+done
+
 run_tests env
 native=$digest
 echo "native: $native"
