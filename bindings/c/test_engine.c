@@ -243,12 +243,252 @@ static void test_optimizers(void) {
     engine_free(b);
 }
 
+/* 0.5.0 additions ------------------------------------------------------------------------------------------ */
+
+static void test_version_and_isa(void) {
+    CHECK(strncmp(engine_version(), ENGINE_VERSION_STRING, strlen(ENGINE_VERSION_STRING)) == 0,
+          "engine_version() %s does not begin with ENGINE_VERSION_STRING %s", engine_version(), ENGINE_VERSION_STRING);
+    char expected[32];
+    snprintf(expected, sizeof expected, "%d.%d.%d", ENGINE_VERSION_MAJOR, ENGINE_VERSION_MINOR, ENGINE_VERSION_PATCH);
+    CHECK(strcmp(expected, ENGINE_VERSION_STRING) == 0, "version macros %s and %s disagree", expected, ENGINE_VERSION_STRING);
+    const char *isa = engine_instruction_set();
+    CHECK(strcmp(isa, "avx512") == 0 || strcmp(isa, "avx2") == 0 || strcmp(isa, "vector") == 0 || strcmp(isa, "scalar") == 0,
+          "instruction set '%s'", isa);
+    const char *forced = getenv("ENGINE_ISA");
+    if (forced && *forced) CHECK(strcmp(isa, forced) == 0, "ENGINE_ISA=%s but the engine uses %s", forced, isa);
+}
+
+static engine_model trained(const char *backend, int epochs) {
+    engine_model m = 0;
+    CHECK(engine_create("4-8-3 tanh", 255.0f, 9, backend, 1, &m) == ENGINE_OK, "create %s", backend);
+    engine_train_options o = options(epochs);
+    CHECK(engine_train(m, x, y, ROWS, COLS, &o, NULL) == ENGINE_OK, "train %s", backend);
+    return m;
+}
+
+static void test_buffers(void) {
+    static float p1[ROWS * CLASSES], p2[ROWS * CLASSES];
+    engine_model m = trained("simd", 3), loaded = 0;
+    size_t size = 0;
+    CHECK(engine_save_buffer(m, NULL, 0, &size) == ENGINE_OK && size > 64, "size query gave %zu", size);
+    if (size <= 64) { engine_free(m); return; }
+    unsigned char *buffer = malloc(size + 1);
+    size_t got = 0;
+    buffer[size - 2] = 0xAB;
+    CHECK(engine_save_buffer(m, buffer, size - 1, &got) == ENGINE_ERROR_ARGUMENT && got == size, "short buffer accepted (size %zu)", got);
+    CHECK(buffer[size - 2] == 0xAB, "a short buffer was written");
+    CHECK(engine_save_buffer(m, buffer, size, NULL) == ENGINE_ERROR_ARGUMENT, "NULL out_size accepted");
+    CHECK(engine_save_buffer(m, buffer, size + 1, &got) == ENGINE_OK && got == size, "save_buffer");
+    /* The bytes are the model file: engine_save writes the same. */
+    const char *path = "out/native/test-buffer-model.bin";
+    CHECK(engine_save(m, path) == ENGINE_OK, "save");
+    FILE *f = fopen(path, "rb");
+    unsigned char *file = malloc(size + 1);
+    size_t file_size = f ? fread(file, 1, size + 1, f) : 0;
+    if (f) fclose(f);
+    remove(path);
+    CHECK(file_size == size && memcmp(file, buffer, size) == 0, "engine_save_buffer and engine_save differ");
+
+    CHECK(engine_load_buffer(buffer, size, "reference", 1, &loaded) == ENGINE_OK, "load_buffer");
+    engine_predict(m, x, ROWS, COLS, p1, ROWS * CLASSES);
+    CHECK(engine_predict(loaded, x, ROWS, COLS, p2, ROWS * CLASSES) == ENGINE_OK && memcmp(p1, p2, sizeof p1) == 0,
+          "a model loaded from bytes predicts differently");
+    engine_model bad = 0;
+    CHECK(engine_load_buffer(NULL, size, NULL, 1, &bad) == ENGINE_ERROR_ARGUMENT, "NULL data accepted");
+    CHECK(engine_load_buffer(buffer, size, NULL, 1, NULL) == ENGINE_ERROR_ARGUMENT, "NULL out_model accepted");
+    CHECK(engine_load_buffer(buffer, size - 1, NULL, 1, &bad) == ENGINE_ERROR_DATA, "truncated bytes accepted");
+    CHECK(engine_load_buffer(buffer, 0, NULL, 1, &bad) == ENGINE_ERROR_DATA, "zero bytes accepted");
+    buffer[size - 20] ^= 1; /* a flipped parameter bit: the checksum catches it */
+    CHECK(engine_load_buffer(buffer, size, NULL, 1, &bad) == ENGINE_ERROR_DATA, "corrupted bytes accepted");
+    CHECK(strlen(engine_last_error()) > 0, "no message for corrupted bytes");
+    CHECK(engine_save_buffer(987654, NULL, 0, &got) == ENGINE_ERROR_ARGUMENT, "unknown handle accepted");
+    free(buffer);
+    free(file);
+    engine_free(m);
+    engine_free(loaded);
+}
+
+static void test_onnx(void) {
+    engine_model m = trained("simd", 1);
+    const char *path = "out/native/test-model.onnx";
+    CHECK(engine_export_onnx(m, path) == ENGINE_OK, "export onnx");
+    FILE *f = fopen(path, "rb");
+    unsigned char head[4096];
+    size_t n = f ? fread(head, 1, sizeof head, f) : 0;
+    if (f) fclose(f);
+    remove(path);
+    /* ModelProto field 1 (ir_version, varint) = 8 comes first; the producer name "engine" appears near the start. */
+    int producer = 0;
+    for (size_t i = 0; i + 6 <= n; i++) if (memcmp(head + i, "engine", 6) == 0) { producer = 1; break; }
+    CHECK(n > 100 && head[0] == 0x08 && head[1] == 8 && producer, "not an ONNX ModelProto (%zu bytes)", n);
+    CHECK(engine_export_onnx(m, NULL) == ENGINE_ERROR_ARGUMENT, "NULL path accepted");
+    CHECK(engine_export_onnx(m, "/nonexistent-dir/m.onnx") == ENGINE_ERROR_DATA, "export into a missing directory succeeded");
+    engine_free(m);
+}
+
+static void test_weights(void) {
+    engine_model m = trained("simd", 2);
+    int32_t layers = 0, fan_in = 0, fan_out = 0;
+    CHECK(engine_layer_count(m, &layers) == ENGINE_OK && layers == 2, "layer count %d", layers);
+    CHECK(engine_layer_shape(m, 0, &fan_in, &fan_out) == ENGINE_OK && fan_in == 4 && fan_out == 8, "layer 0 is %dx%d", fan_in, fan_out);
+    CHECK(engine_layer_shape(m, 1, &fan_in, &fan_out) == ENGINE_OK && fan_in == 8 && fan_out == 3, "layer 1 is %dx%d", fan_in, fan_out);
+    CHECK(engine_layer_shape(m, 2, &fan_in, &fan_out) == ENGINE_ERROR_ARGUMENT, "layer 2 accepted");
+    CHECK(engine_layer_shape(m, -1, &fan_in, &fan_out) == ENGINE_ERROR_ARGUMENT, "layer -1 accepted");
+    CHECK(engine_layer_count(m, NULL) == ENGINE_ERROR_ARGUMENT, "NULL out_layers accepted");
+
+    float w1[32], b1[8], w2[24], b2[3];
+    CHECK(engine_get_weights(m, 0, w1, 32, b1, 8) == ENGINE_OK && engine_get_weights(m, 1, w2, 24, b2, 3) == ENGINE_OK, "get weights");
+    CHECK(engine_get_weights(m, 0, w1, 31, b1, 8) == ENGINE_ERROR_ARGUMENT, "short weight buffer accepted");
+    CHECK(engine_get_weights(m, 0, w1, 32, NULL, 8) == ENGINE_ERROR_ARGUMENT, "NULL bias accepted");
+
+    /* The forward pass from the weights, in C: the engine's probabilities must match closely. */
+    float p[CLASSES];
+    CHECK(engine_predict(m, x, 1, COLS, p, CLASSES) == ENGINE_OK, "predict");
+    double h[8], z[CLASSES], zmax = -1e30, sum = 0;
+    for (int j = 0; j < 8; j++) {
+        double a = b1[j];
+        for (int i = 0; i < COLS; i++) a += (x[i] / 255.0) * w1[i * 8 + j];
+        h[j] = tanh(a);
+    }
+    for (int c = 0; c < CLASSES; c++) {
+        z[c] = b2[c];
+        for (int j = 0; j < 8; j++) z[c] += h[j] * w2[j * CLASSES + c];
+        if (z[c] > zmax) zmax = z[c];
+    }
+    for (int c = 0; c < CLASSES; c++) sum += exp(z[c] - zmax);
+    for (int c = 0; c < CLASSES; c++)
+        CHECK(fabs(exp(z[c] - zmax) / sum - p[c]) < 1e-5, "class %d: forward pass from the weights %g, engine %g", c, exp(z[c] - zmax) / sum, p[c]);
+
+    /* Weights set into a fresh model reproduce the trained one bit for bit. */
+    engine_model fresh = 0;
+    engine_create("4-8-3 tanh", 255.0f, 123, NULL, 1, &fresh);
+    CHECK(engine_set_weights(fresh, 0, w1, 32, b1, 8) == ENGINE_OK && engine_set_weights(fresh, 1, w2, 24, b2, 3) == ENGINE_OK, "set weights");
+    static float pa[ROWS * CLASSES], pb[ROWS * CLASSES];
+    engine_predict(m, x, ROWS, COLS, pa, ROWS * CLASSES);
+    engine_predict(fresh, x, ROWS, COLS, pb, ROWS * CLASSES);
+    CHECK(memcmp(pa, pb, sizeof pa) == 0, "a model given the trained weights predicts differently");
+    CHECK(engine_set_weights(fresh, 0, w1, 31, b1, 8) == ENGINE_ERROR_ARGUMENT, "31 of 32 weights accepted");
+    CHECK(engine_set_weights(fresh, 1, w2, 24, b2, 4) == ENGINE_ERROR_ARGUMENT, "4 of 3 biases accepted");
+    w2[5] = NAN;
+    CHECK(engine_set_weights(fresh, 1, w2, 24, b2, 3) == ENGINE_ERROR_ARGUMENT, "a NaN weight accepted");
+    engine_predict(fresh, x, ROWS, COLS, pb, ROWS * CLASSES);
+    CHECK(memcmp(pa, pb, sizeof pa) == 0, "a refused set_weights changed the model");
+    engine_free(m);
+    engine_free(fresh);
+}
+
+static void test_train_step(void) {
+    engine_model a = 0, b = 0;
+    engine_create("4-8-3 tanh", 255.0f, 9, "simd", 1, &a);
+    engine_create("4-8-3 tanh", 255.0f, 9, "reference", 1, &b);
+    engine_step_options o = {0};
+    o.struct_size = sizeof o;
+    o.optimizer = ENGINE_ADAM; o.learning_rate = 0.01f; o.l2 = 1e-4f; o.beta1 = 0.9f; o.beta2 = 0.999f; o.epsilon = 1e-8f;
+    double first = -1, last = -1, loss = -1;
+    for (int step = 0; step < 200; step++) {
+        int start = (step * 30) % ROWS;
+        CHECK(engine_train_step(a, x + start * COLS, y + start, 30, COLS, &o, &loss) == ENGINE_OK, "step %d", step);
+        CHECK(engine_train_step(b, x + start * COLS, y + start, 30, COLS, &o, NULL) == ENGINE_OK, "reference step %d", step);
+        if (step == 0) first = loss;
+        last = loss;
+    }
+    CHECK(first > 0.5 && last < 0.3 * first, "steps did not learn: loss %g -> %g", first, last);
+    static float pa[ROWS * CLASSES], pb[ROWS * CLASSES];
+    engine_predict(a, x, ROWS, COLS, pa, ROWS * CLASSES);
+    engine_predict(b, x, ROWS, COLS, pb, ROWS * CLASSES);
+    CHECK(memcmp(pa, pb, sizeof pa) == 0, "train_step: simd and reference differ");
+
+    engine_step_options bad = o;
+    bad.struct_size = 8;
+    CHECK(engine_train_step(a, x, y, 30, COLS, &bad, NULL) == ENGINE_ERROR_ARGUMENT, "struct_size 8 accepted");
+    CHECK(strstr(engine_last_error(), "struct_size") != NULL, "message: %s", engine_last_error());
+    /* A newer caller's struct: unknown trailing fields that are zero are fine, non-zero ones are refused. */
+    struct { engine_step_options known; float future; } newer = {o, 0.0f};
+    newer.known.struct_size = sizeof newer;
+    CHECK(engine_train_step(a, x, y, 30, COLS, &newer.known, NULL) == ENGINE_OK, "a larger struct with zero extra fields refused");
+    newer.future = 1.0f;
+    CHECK(engine_train_step(a, x, y, 30, COLS, &newer.known, NULL) == ENGINE_ERROR_ARGUMENT, "an unknown non-zero field accepted");
+    CHECK(engine_train_step(a, x, y, 30, COLS, NULL, NULL) == ENGINE_ERROR_ARGUMENT, "NULL options accepted");
+    bad = o; bad.optimizer = 9;
+    CHECK(engine_train_step(a, x, y, 30, COLS, &bad, NULL) == ENGINE_ERROR_ARGUMENT, "optimizer 9 accepted");
+    bad = o; bad.learning_rate = -1;
+    CHECK(engine_train_step(a, x, y, 30, COLS, &bad, NULL) == ENGINE_ERROR_ARGUMENT, "negative learning rate accepted");
+    int32_t labels[2] = {0, 5};
+    CHECK(engine_train_step(a, x, labels, 2, COLS, &o, NULL) == ENGINE_ERROR_DATA, "label 5 accepted");
+    CHECK(engine_train_step(a, x, y, 0, COLS, &o, NULL) == ENGINE_ERROR_ARGUMENT, "zero rows accepted");
+    CHECK(engine_train_step(a, x, y, 30, COLS + 1, &o, NULL) == ENGINE_ERROR_ARGUMENT, "wrong cols accepted");
+    engine_free(a);
+    engine_free(b);
+}
+
+/* Column-major and strided input give the same bits as the row-major matrix they hold. */
+static void test_layouts(void) {
+    enum { N = 200, LD = COLS + 3, CM_LD = N + 5 };
+    static float strided[N * LD], column[COLS * CM_LD];
+    for (int i = 0; i < N; i++)
+        for (int j = 0; j < COLS; j++) {
+            strided[i * LD + j] = x[i * COLS + j];
+            column[j * CM_LD + i] = x[i * COLS + j];
+        }
+    engine_model m = trained("simd", 2);
+    static float p_row[N * CLASSES], p_strided[N * CLASSES], p_column[N * CLASSES];
+    CHECK(engine_predict(m, x, N, COLS, p_row, N * CLASSES) == ENGINE_OK, "predict");
+    CHECK(engine_predict_layout(m, x, N, COLS, ENGINE_ROW_MAJOR, 0, p_strided, N * CLASSES) == ENGINE_OK &&
+          memcmp(p_row, p_strided, sizeof p_row) == 0, "row-major ld 0 differs");
+    CHECK(engine_predict_layout(m, strided, N, COLS, ENGINE_ROW_MAJOR, LD, p_strided, N * CLASSES) == ENGINE_OK &&
+          memcmp(p_row, p_strided, sizeof p_row) == 0, "row stride %d differs", LD);
+    CHECK(engine_predict_layout(m, column, N, COLS, ENGINE_COL_MAJOR, CM_LD, p_column, N * CLASSES) == ENGINE_OK &&
+          memcmp(p_row, p_column, sizeof p_row) == 0, "column-major differs");
+    CHECK(engine_predict_layout(m, column, N, COLS, ENGINE_COL_MAJOR, N - 1, p_column, N * CLASSES) == ENGINE_ERROR_ARGUMENT, "column ld below rows accepted");
+    CHECK(engine_predict_layout(m, strided, N, COLS, ENGINE_ROW_MAJOR, COLS - 1, p_column, N * CLASSES) == ENGINE_ERROR_ARGUMENT, "row ld below cols accepted");
+    CHECK(engine_predict_layout(m, strided, N, COLS, 2, 0, p_column, N * CLASSES) == ENGINE_ERROR_ARGUMENT, "layout 2 accepted");
+    CHECK(engine_predict_layout(m, NULL, N, COLS, ENGINE_COL_MAJOR, 0, p_column, N * CLASSES) == ENGINE_ERROR_ARGUMENT, "NULL x accepted");
+    engine_free(m);
+
+    /* Training on each layout: the same bits as row-major training. */
+    engine_model r = 0, s = 0, c = 0;
+    engine_create("4-8-3 tanh", 255.0f, 9, NULL, 1, &r);
+    engine_create("4-8-3 tanh", 255.0f, 9, NULL, 1, &s);
+    engine_create("4-8-3 tanh", 255.0f, 9, NULL, 1, &c);
+    engine_train_options o = options(3);
+    CHECK(engine_train(r, x, y, N, COLS, &o, NULL) == ENGINE_OK, "train row-major");
+    CHECK(engine_train_layout(s, strided, ENGINE_ROW_MAJOR, LD, y, N, COLS, &o, NULL, NULL) == ENGINE_OK, "train strided");
+    CHECK(engine_train_layout(c, column, ENGINE_COL_MAJOR, CM_LD, y, N, COLS, &o, NULL, NULL) == ENGINE_OK, "train column-major");
+    engine_predict(r, x, N, COLS, p_row, N * CLASSES);
+    engine_predict(s, x, N, COLS, p_strided, N * CLASSES);
+    engine_predict(c, x, N, COLS, p_column, N * CLASSES);
+    CHECK(memcmp(p_row, p_strided, sizeof p_row) == 0 && memcmp(p_row, p_column, sizeof p_row) == 0, "training on another layout differs");
+    CHECK(engine_train_layout(c, column, ENGINE_COL_MAJOR, CM_LD, y, N, COLS, NULL, NULL, NULL) == ENGINE_ERROR_ARGUMENT, "NULL options accepted");
+    engine_free(r);
+    engine_free(s);
+    engine_free(c);
+}
+
+/* FNV-1a of the probabilities after a fixed training run: run-tests.sh compares it across ENGINE_ISA paths and CPUs. */
+static void print_digest(void) {
+    engine_model m = trained("simd", 5);
+    static float p[ROWS * CLASSES];
+    engine_predict(m, x, ROWS, COLS, p, ROWS * CLASSES);
+    uint64_t hash = 1469598103934665603ull;
+    const unsigned char *bytes = (const unsigned char *)p;
+    for (size_t i = 0; i < sizeof p; i++) { hash ^= bytes[i]; hash *= 1099511628211ull; }
+    printf("digest %016llx (instruction set %s)\n", (unsigned long long)hash, engine_instruction_set());
+    engine_free(m);
+}
+
 int main(void) {
     make_data();
     test_errors();
     test_training();
     test_optimizers();
     test_sgemm();
+    test_version_and_isa();
+    test_buffers();
+    test_onnx();
+    test_weights();
+    test_train_step();
+    test_layouts();
+    print_digest();
     printf("C ABI tests (engine %s): %d checks, %d failed\n", engine_version(), checks, failures);
     return failures == 0 ? 0 : 1;
 }

@@ -17,14 +17,14 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import engine  # noqa: E402
+import engine_nn  # noqa: E402
 
 
 def sgemm(trans_a, trans_b, a, b, c_in, threads):
     m, k = (a.shape[1], a.shape[0]) if trans_a else a.shape
     n = b.shape[0] if trans_b else b.shape[1]
     c = np.array(c_in, dtype=np.float32, copy=True) if c_in is not None else np.zeros((m, n), np.float32)
-    engine.sgemm(np.ascontiguousarray(a), np.ascontiguousarray(b), c, m, n, k, trans_a=trans_a, trans_b=trans_b,
+    engine_nn.sgemm(np.ascontiguousarray(a), np.ascontiguousarray(b), c, m, n, k, trans_a=trans_a, trans_b=trans_b,
                  accumulate=c_in is not None, threads=threads)
     return c
 
@@ -48,7 +48,7 @@ def main(root):
                     bad.append(f'{v["expected"]} trans {int(v["trans_a"])}{int(v["trans_b"])} threads {threads}: {differ} elements differ')
         failed += bool(bad)
         print(f"{case['name']:32} {'FAIL ' + '; '.join(bad) if bad else 'ok (bitwise, ' + str(2 * len(case['variants'])) + ' runs)'}")
-    print(f"engine {engine.version()} via the C ABI: {len(cases) - failed} of {len(cases)} GEMM cases bit-identical")
+    print(f"engine {engine_nn.version()} via the C ABI: {len(cases) - failed} of {len(cases)} GEMM cases bit-identical")
     return 1 if failed else 0
 
 

@@ -208,6 +208,12 @@ static unsafe class Exports
     static int TrainWith(long model, float* x, int* y, long rows, int cols, TrainOptions* options, OptimizerOptions* optimizer, double* outMeanLoss)
     {
         var h = Find(model);
+        return TrainWith(model, Features(h, x, rows, cols), y, rows, cols, options, optimizer, outMeanLoss);
+    }
+
+    static int TrainWith(long model, float[] features, int* y, long rows, int cols, TrainOptions* options, OptimizerOptions* optimizer, double* outMeanLoss)
+    {
+        var h = Find(model);
         Require(options is not null, "options is NULL");
         TrainOptions o = *options;
         var settings = new TrainingOptions(o.Epochs, o.BatchSize, o.LearningRate, o.L2, o.Seed, o.Shuffle != 0);
@@ -223,7 +229,7 @@ static unsafe class Exports
             };
         }
         try { settings.Validate(); } catch (EngineException e) { throw new ArgumentError(e.Message); }
-        var data = new Dataset(Features(h, x, rows, cols), Labels(h, y, rows), (int)rows, cols, "x");
+        var data = new Dataset(features, Labels(h, y, rows), (int)rows, cols, "x");
         IReadOnlyList<EpochReport> reports;
         lock (h.Gate)
             reports = h.Model.Train(data, settings, onEpoch: o.OnEpoch is null ? null : r => o.OnEpoch(r.Epoch, r.TrainLoss, o.User));
@@ -265,6 +271,225 @@ static unsafe class Exports
         }
         return Ok;
     });
+
+    // ---- Layouts: row-major with a row stride, or column-major (R, Fortran) with a column stride. ----
+
+    const int RowMajor = 0, ColumnMajor = 1;
+
+    /// <summary>
+    /// The caller's rows × cols matrix in the engine's row-major order: the caller's memory itself when it already is
+    /// tight row-major (<paramref name="gathered"/> null), else one gathered copy (a transpose for column-major input).
+    /// </summary>
+    static ReadOnlySpan<float> RowMajorFeatures(Handle h, float* x, long rows, int cols, int layout, long ld, out float[]? gathered)
+    {
+        Require(layout is RowMajor or ColumnMajor, $"layout must be ENGINE_ROW_MAJOR ({RowMajor}) or ENGINE_COL_MAJOR ({ColumnMajor}), got {layout}");
+        ReadOnlySpan<float> tightRows = FeatureSpan(h, x, rows, cols); // checks x, rows and cols
+        long tight = layout == RowMajor ? cols : rows;
+        if (ld == 0) ld = tight;
+        Require(ld >= tight, layout == RowMajor
+            ? $"ld {ld} is below cols {cols}: rows would overlap"
+            : $"ld {ld} is below rows {rows}: columns would overlap");
+        gathered = null;
+        if (layout == RowMajor && ld == cols) return tightRows;
+        var copy = new float[rows * cols];
+        if (layout == RowMajor)
+            for (long i = 0; i < rows; i++)
+                new ReadOnlySpan<float>(x + i * ld, cols).CopyTo(copy.AsSpan((int)(i * cols), cols));
+        else
+            // Column j is contiguous in the caller's memory: read it once, scatter it down column j of the copy.
+            for (int j = 0; j < cols; j++)
+            {
+                float* column = x + j * ld;
+                for (long i = 0; i < rows; i++) copy[i * cols + j] = column[i];
+            }
+        gathered = copy;
+        return copy;
+    }
+
+    [UnmanagedCallersOnly(EntryPoint = "engine_predict_layout")]
+    static int PredictLayout(long model, float* x, long rows, int cols, int layout, long ld, float* probabilities, long capacity) => Call(() =>
+    {
+        var h = Find(model);
+        ReadOnlySpan<float> features = RowMajorFeatures(h, x, rows, cols, layout, ld, out _);
+        Require(probabilities is not null, "probabilities is NULL");
+        long needed = rows * h.Model.ClassCount;
+        Require(capacity >= needed, $"probabilities holds {capacity} floats, {rows} rows x {h.Model.ClassCount} classes need {needed}");
+        lock (h.Gate) h.Model.PredictProbabilities(features, new Span<float>(probabilities, checked((int)needed)));
+        return Ok;
+    });
+
+    [UnmanagedCallersOnly(EntryPoint = "engine_train_layout")]
+    static int TrainLayout(long model, float* x, int layout, long ld, int* y, long rows, int cols, TrainOptions* options, OptimizerOptions* optimizer,
+                           double* outMeanLoss) => Call(() =>
+    {
+        var h = Find(model);
+        // Training keeps the rows for the whole run (a Dataset owns its array): the gathered copy, or one copy of tight rows.
+        ReadOnlySpan<float> rowMajor = RowMajorFeatures(h, x, rows, cols, layout, ld, out float[]? gathered);
+        float[] features = gathered ?? rowMajor.ToArray();
+        return TrainWith(model, features, y, rows, cols, options, optimizer, outMeanLoss);
+    });
+
+    // ---- Models as bytes ----
+
+    [UnmanagedCallersOnly(EntryPoint = "engine_save_buffer")]
+    static int SaveBuffer(long model, byte* buffer, nuint capacity, nuint* outSize) => Call(() =>
+    {
+        var h = Find(model);
+        Require(outSize is not null, "out_size is NULL");
+        byte[] bytes;
+        lock (h.Gate) bytes = h.Model.ToBytes();
+        *outSize = (nuint)bytes.Length;
+        if (buffer is null) return Ok; // the size query
+        Require(capacity >= (nuint)bytes.Length, $"buffer holds {capacity} bytes, the model needs {bytes.Length} (*out_size)");
+        bytes.CopyTo(new Span<byte>(buffer, bytes.Length));
+        return Ok;
+    });
+
+    [UnmanagedCallersOnly(EntryPoint = "engine_load_buffer")]
+    static int LoadBuffer(byte* data, nuint size, byte* backend, int threads, long* outModel) => Call(() =>
+    {
+        Require(outModel is not null, "out_model is NULL");
+        Require(data is not null, "data is NULL");
+        Require(size <= int.MaxValue, $"size {size} is more than a model file can be");
+        var compute = Compute(backend, threads);
+        *outModel = Register(Classifier.FromBytes(new ReadOnlySpan<byte>(data, (int)size), compute, "model buffer"));
+        return Ok;
+    });
+
+    [UnmanagedCallersOnly(EntryPoint = "engine_export_onnx")]
+    static int ExportOnnx(long model, byte* path) => Call(() =>
+    {
+        var h = Find(model);
+        string file = Text(path) ?? throw new ArgumentError("path is NULL");
+        lock (h.Gate) h.Model.ExportOnnx(file);
+        return Ok;
+    });
+
+    // ---- Weights ----
+
+    [UnmanagedCallersOnly(EntryPoint = "engine_layer_count")]
+    static int LayerCount(long model, int* outLayers) => Call(() =>
+    {
+        var h = Find(model);
+        Require(outLayers is not null, "out_layers is NULL");
+        *outLayers = h.Model.LayerCount;
+        return Ok;
+    });
+
+    [UnmanagedCallersOnly(EntryPoint = "engine_layer_shape")]
+    static int LayerShape(long model, int layer, int* outFanIn, int* outFanOut) => Call(() =>
+    {
+        var h = Find(model);
+        Require(outFanIn is not null && outFanOut is not null, "out_fan_in or out_fan_out is NULL");
+        var (fanIn, fanOut) = LayerOf(h, layer);
+        *outFanIn = fanIn;
+        *outFanOut = fanOut;
+        return Ok;
+    });
+
+    static (int FanIn, int FanOut) LayerOf(Handle h, int layer)
+    {
+        Require(layer >= 0 && layer < h.Model.LayerCount, $"layer {layer} does not exist: the model has layers 0..{h.Model.LayerCount - 1}");
+        return h.Model.LayerShape(layer);
+    }
+
+    static void RequireRoom(string what, long have, long need, bool exact)
+    {
+        Require(exact ? have == need : have >= need, exact
+            ? $"{what} has {have} floats, the layer has {need}"
+            : $"{what} holds {have} floats, the layer has {need}");
+    }
+
+    [UnmanagedCallersOnly(EntryPoint = "engine_get_weights")]
+    static int GetWeights(long model, int layer, float* weights, long weightCapacity, float* bias, long biasCapacity) => Call(() =>
+    {
+        var h = Find(model);
+        var (fanIn, fanOut) = LayerOf(h, layer);
+        Require(weights is not null && bias is not null, "weights or bias is NULL");
+        RequireRoom("weights", weightCapacity, (long)fanIn * fanOut, exact: false);
+        RequireRoom("bias", biasCapacity, fanOut, exact: false);
+        lock (h.Gate) h.Model.GetLayer(layer, new Span<float>(weights, fanIn * fanOut), new Span<float>(bias, fanOut));
+        return Ok;
+    });
+
+    [UnmanagedCallersOnly(EntryPoint = "engine_set_weights")]
+    static int SetWeights(long model, int layer, float* weights, long weightCount, float* bias, long biasCount) => Call(() =>
+    {
+        var h = Find(model);
+        var (fanIn, fanOut) = LayerOf(h, layer);
+        Require(weights is not null && bias is not null, "weights or bias is NULL");
+        RequireRoom("weights", weightCount, (long)fanIn * fanOut, exact: true);
+        RequireRoom("bias", biasCount, fanOut, exact: true);
+        try
+        {
+            lock (h.Gate) h.Model.SetLayer(layer, new ReadOnlySpan<float>(weights, fanIn * fanOut), new ReadOnlySpan<float>(bias, fanOut));
+        }
+        catch (EngineException e) { throw new ArgumentError(e.Message); }
+        return Ok;
+    });
+
+    // ---- One training step ----
+
+    /// <summary>Mirrors engine_step_options in engine.h (version 1: 32 bytes).</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    struct StepOptions
+    {
+        public uint StructSize;
+        public int Optimizer;
+        public float LearningRate, L2, Momentum, Beta1, Beta2, Epsilon;
+    }
+
+    /// <summary>
+    /// A versioned options struct: struct_size must cover at least version 1; fields a newer caller knows and this
+    /// library does not must be zero (then they ask for nothing), else the call is refused rather than half-obeyed.
+    /// </summary>
+    static T ReadVersioned<T>(T* options, string name, int version1Size) where T : unmanaged
+    {
+        Require(options is not null, $"{name} is NULL");
+        uint size = *(uint*)options;
+        Require(size >= version1Size && size <= 1 << 16, $"{name}->struct_size is {size}: set it to sizeof({name}) ({sizeof(T)} in this engine.h)");
+        T result = default;
+        int known = Math.Min((int)size, sizeof(T));
+        new ReadOnlySpan<byte>(options, known).CopyTo(new Span<byte>(&result, sizeof(T)));
+        if (size > (uint)sizeof(T))
+            Require(new ReadOnlySpan<byte>((byte*)options + sizeof(T), (int)size - sizeof(T)).IndexOfAnyExcept((byte)0) < 0,
+                    $"{name} sets fields this library ({LibraryVersion()}) does not know: struct_size {size}, known {sizeof(T)}");
+        return result;
+    }
+
+    static string LibraryVersion() => Marshal.PtrToStringUTF8((nint)VersionUtf8) ?? "?";
+
+    [UnmanagedCallersOnly(EntryPoint = "engine_train_step")]
+    static int TrainStep(long model, float* x, int* y, long rows, int cols, StepOptions* options, double* outLoss) => Call(() =>
+    {
+        var h = Find(model);
+        StepOptions o = ReadVersioned(options, "engine_step_options", 32);
+        ReadOnlySpan<float> features = FeatureSpan(h, x, rows, cols);
+        int[] labels = Labels(h, y, rows);
+        Require(Enum.IsDefined((OptimizerKind)o.Optimizer), $"optimizer {o.Optimizer} is not one of ENGINE_SGD ({(int)OptimizerKind.Sgd}) ... ENGINE_ADAMW ({(int)OptimizerKind.AdamW})");
+        var rule = new Optimizer((OptimizerKind)o.Optimizer, o.Momentum, o.Beta1, o.Beta2, o.Epsilon);
+        double loss;
+        try
+        {
+            rule.Validate();
+            new TrainingOptions(1, (int)rows, o.LearningRate, o.L2, 0, false) { Optimizer = rule }.Validate();
+        }
+        catch (EngineException e) { throw new ArgumentError(e.Message); }
+        lock (h.Gate) loss = h.Model.TrainStep(features, labels, rule, o.LearningRate, o.L2);
+        if (outLoss is not null) *outLoss = loss;
+        return Ok;
+    });
+
+    // ---- Which kernels run ----
+
+    static readonly byte*[] IsaNames = [Utf8("scalar"), Utf8("vector"), Utf8("avx2"), Utf8("avx512")];
+
+    [UnmanagedCallersOnly(EntryPoint = "engine_instruction_set")]
+    static byte* InstructionSetName()
+    {
+        try { return IsaNames[(int)InstructionSets.Resolve(null)]; }
+        catch (Exception e) { SetError(e.Message); return Empty; }
+    }
 
     [UnmanagedCallersOnly(EntryPoint = "engine_sgemm")]
     static int Sgemm(int transA, int transB, int m, int n, int k, float* a, int lda, float* b, int ldb, float* c, int ldc, int accumulate, int threads) => Call(() =>

@@ -96,6 +96,87 @@ public sealed class Classifier : IDisposable
     /// <summary>Saves network and scaling atomically: an interrupted save leaves any previous file intact.</summary>
     public void Save(string path) => ModelFile.Save(path, new Model(_network, Scaling));
 
+    /// <summary>The model file's bytes (what <see cref="Save"/> writes), for callers that keep models in memory or a database.</summary>
+    public byte[] ToBytes()
+    {
+        var stream = new MemoryStream();
+        lock (_gate) ModelFile.Write(stream, new Model(_network, Scaling));
+        return stream.ToArray();
+    }
+
+    /// <summary>A model from the bytes of a model file (<see cref="ToBytes"/>, <see cref="Save"/>); validated like <see cref="Load"/>.</summary>
+    /// <param name="bytes">The whole file.</param>
+    /// <param name="compute">Backend and threads; null for simd on one thread.</param>
+    /// <param name="name">What error messages call the bytes.</param>
+    public static Classifier FromBytes(ReadOnlySpan<byte> bytes, ComputeOptions? compute = null, string name = "model bytes")
+    {
+        Model model = ModelFile.Read(bytes, name);
+        return new Classifier(model.Network, model.Scaling, compute);
+    }
+
+    /// <summary>Number of dense layers (hidden layers + the output layer).</summary>
+    public int LayerCount => _network.Layers.Count;
+
+    /// <summary>Shape of layer <paramref name="layer"/> (0-based; W{layer+1} in the interchange naming): W is FanIn × FanOut, b has FanOut values.</summary>
+    public (int FanIn, int FanOut) LayerShape(int layer)
+    {
+        var l = Layer(layer);
+        return (l.FanIn, l.FanOut);
+    }
+
+    /// <summary>Copies layer <paramref name="layer"/>'s weights (FanIn × FanOut, row-major, so z = x·W + b) and bias out.</summary>
+    /// <exception cref="EngineException">The layer does not exist or a span's length is not the layer's.</exception>
+    public void GetLayer(int layer, Span<float> weights, Span<float> bias)
+    {
+        var l = LayerWithLengths(layer, weights.Length, bias.Length);
+        lock (_gate)
+        {
+            _network.Parameters.AsSpan(l.WeightOffset, l.WeightCount).CopyTo(weights);
+            _network.Parameters.AsSpan(l.BiasOffset, l.FanOut).CopyTo(bias);
+        }
+    }
+
+    /// <summary>
+    /// Replaces layer <paramref name="layer"/>'s weights and bias (layouts as in <see cref="GetLayer"/>). Non-finite values
+    /// are rejected before anything changes. Optimizer state kept by <see cref="TrainStep(ReadOnlySpan{float}, ReadOnlySpan{int}, Optimizer, float, float)"/> carries on.
+    /// </summary>
+    public void SetLayer(int layer, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias)
+    {
+        var l = LayerWithLengths(layer, weights.Length, bias.Length);
+        // A NaN weight would silently poison every later prediction and gradient.
+        if (!AllFinite(weights) || !AllFinite(bias)) throw new EngineException($"layer {layer}: weights and biases must be finite numbers");
+        lock (_gate)
+        {
+            weights.CopyTo(_network.Parameters.AsSpan(l.WeightOffset, l.WeightCount));
+            bias.CopyTo(_network.Parameters.AsSpan(l.BiasOffset, l.FanOut));
+        }
+    }
+
+    static bool AllFinite(ReadOnlySpan<float> values)
+    {
+        foreach (float v in values)
+            if (!float.IsFinite(v)) return false;
+        return true;
+    }
+
+    DenseLayer Layer(int layer) =>
+        (uint)layer < (uint)_network.Layers.Count ? _network.Layers[layer]
+        : throw new EngineException($"layer {layer} does not exist: the network has layers 0..{_network.Layers.Count - 1}");
+
+    DenseLayer LayerWithLengths(int layer, int weightLength, int biasLength)
+    {
+        var l = Layer(layer);
+        if (weightLength != l.WeightCount || biasLength != l.FanOut)
+            throw new EngineException($"layer {layer} has {l.FanIn} x {l.FanOut} weights and {l.FanOut} biases, got room for {weightLength} and {biasLength}");
+        return l;
+    }
+
+    /// <summary>The ONNX model <see cref="ExportOnnx"/> writes, as bytes.</summary>
+    public byte[] ToOnnx()
+    {
+        lock (_gate) return OnnxExport.ToBytes(new Model(_network, Scaling));
+    }
+
     /// <summary>Writes the weights as W1, b1, W2, b2, … to an .npz file NumPy can read (atomically).</summary>
     public void ExportWeights(string npzPath) => Npz.Write(npzPath, Npz.FromNetwork(_network));
 

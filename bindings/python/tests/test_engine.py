@@ -12,7 +12,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[3]
 sys.path.insert(0, str(REPO / "bindings" / "python"))
 
-import engine  # noqa: E402
+import engine_nn  # noqa: E402
 
 
 def read_idx(path):
@@ -33,45 +33,45 @@ def bundled(split):
 
 class ErrorTests(unittest.TestCase):
     def test_version(self):
-        self.assertRegex(engine.version(), r"^\d+\.\d+\.\d+")
+        self.assertRegex(engine_nn.version(), r"^\d+\.\d+\.\d+")
 
     def test_bad_spec_raises_with_the_engines_message(self):
-        with self.assertRaises(engine.EngineError) as e:
-            engine.Model.create("784-x-10 tanh")
-        self.assertEqual(e.exception.status, engine.ERROR_ARGUMENT)
+        with self.assertRaises(engine_nn.EngineError) as e:
+            engine_nn.Model.create("784-x-10 tanh")
+        self.assertEqual(e.exception.status, engine_nn.ERROR_ARGUMENT)
         self.assertIn("'x' is not a layer width", str(e.exception))
 
     def test_missing_file_is_a_data_error(self):
-        with self.assertRaises(engine.EngineError) as e:
-            engine.Model.load("/nonexistent/model.bin")
+        with self.assertRaises(engine_nn.EngineError) as e:
+            engine_nn.Model.load("/nonexistent/model.bin")
         self.assertEqual(e.exception.kind, "data")
         self.assertIn("/nonexistent/model.bin", str(e.exception))
 
     def test_label_out_of_range(self):
-        with engine.Model.create("2-3-2 tanh") as m:
-            with self.assertRaises(engine.EngineError) as e:
+        with engine_nn.Model.create("2-3-2 tanh") as m:
+            with self.assertRaises(engine_nn.EngineError) as e:
                 m.train([0.0, 1.0, 1.0, 0.0], [0, 2], epochs=1, batch_size=2)
-            self.assertEqual(e.exception.status, engine.ERROR_DATA)
+            self.assertEqual(e.exception.status, engine_nn.ERROR_DATA)
 
     def test_rows_must_be_whole(self):
-        with engine.Model.create("3-4-2 tanh") as m:
+        with engine_nn.Model.create("3-4-2 tanh") as m:
             with self.assertRaises(ValueError):
                 m.predict_proba([1.0, 2.0])
 
     def test_closed_model_is_rejected(self):
-        m = engine.Model.create("2-3-2 tanh")
+        m = engine_nn.Model.create("2-3-2 tanh")
         handle = m._handle
         m.close()
         m._handle = handle  # use after free, as a careless caller would
-        with self.assertRaises(engine.EngineError) as e:
+        with self.assertRaises(engine_nn.EngineError) as e:
             m.predict_proba([0.0, 0.0])
-        self.assertEqual(e.exception.status, engine.ERROR_ARGUMENT)
+        self.assertEqual(e.exception.status, engine_nn.ERROR_ARGUMENT)
         m._handle = 0
 
     def test_sgemm_checks_buffer_lengths(self):
         c = array.array("f", [0.0] * 3)
         with self.assertRaises(ValueError):
-            engine.sgemm([1.0] * 4, [1.0] * 4, c, 2, 2, 2)
+            engine_nn.sgemm([1.0] * 4, [1.0] * 4, c, 2, 2, 2)
 
 
 class TrainingTests(unittest.TestCase):
@@ -82,7 +82,7 @@ class TrainingTests(unittest.TestCase):
 
     def test_trains_the_write_ups_network_on_the_bundled_digits(self):
         losses = []
-        with engine.Model.create("784-64-10 tanh", input_divisor=255, seed=1, threads=2) as m:
+        with engine_nn.Model.create("784-64-10 tanh", input_divisor=255, seed=1, threads=2) as m:
             last = m.train(self.x, self.y, epochs=3, batch_size=32, learning_rate=0.1, l2=1e-4,
                            on_epoch=lambda e, loss: losses.append((e, loss)))
             result = m.evaluate(self.x_test, self.y_test)
@@ -98,14 +98,14 @@ class TrainingTests(unittest.TestCase):
         x, y = self.x[:784 * 500], self.y[:500]
         probabilities = []
         for backend in ("simd", "reference"):
-            with engine.Model.create("784-16-10 relu", input_divisor=255, seed=4, backend=backend) as m:
+            with engine_nn.Model.create("784-16-10 relu", input_divisor=255, seed=4, backend=backend) as m:
                 m.train(x, y, epochs=2, batch_size=25)
                 probabilities.append(m.predict_proba(self.x_test[:784 * 100]).tobytes())
                 if backend == "simd":
                     with tempfile.TemporaryDirectory() as d:
                         path = os.path.join(d, "m.bin")
                         m.save(path)
-                        with engine.Model.load(path) as loaded:
+                        with engine_nn.Model.load(path) as loaded:
                             self.assertEqual(loaded.predict_proba(self.x_test[:784 * 100]).tobytes(), probabilities[0])
         self.assertEqual(probabilities[0], probabilities[1])
 
@@ -113,7 +113,7 @@ class TrainingTests(unittest.TestCase):
         x, y = self.x[:784 * 2000], self.y[:2000]
         probabilities = []
         for backend in ("simd", "reference"):
-            with engine.Model.create("784-32-10 relu", input_divisor=255, seed=2, backend=backend) as m:
+            with engine_nn.Model.create("784-32-10 relu", input_divisor=255, seed=2, backend=backend) as m:
                 m.train(x, y, epochs=3, batch_size=32, learning_rate=0.002, optimizer="adam", schedule="cosine", lr_min=1e-4)
                 probabilities.append(m.predict_proba(self.x_test[:784 * 200]).tobytes())
                 if backend == "simd":
@@ -121,15 +121,15 @@ class TrainingTests(unittest.TestCase):
         self.assertEqual(probabilities[0], probabilities[1])
 
     def test_unknown_optimizer_or_bad_setting_raises(self):
-        with engine.Model.create("4-3-2 tanh") as m:
+        with engine_nn.Model.create("4-3-2 tanh") as m:
             with self.assertRaises(ValueError):
                 m.train([0.0] * 8, [0, 1], optimizer="rmsprop")
-            with self.assertRaises(engine.EngineError) as e:
+            with self.assertRaises(engine_nn.EngineError) as e:
                 m.train([0.0] * 8, [0, 1], optimizer="adam", beta2=1.0)
             self.assertIn("beta2", str(e.exception))
 
     def test_predict_matches_argmax_of_probabilities(self):
-        with engine.Model.create("784-8-10 tanh", input_divisor=255) as m:
+        with engine_nn.Model.create("784-8-10 tanh", input_divisor=255) as m:
             p = m.predict_proba(self.x_test[:784 * 20])
             classes = m.predict(self.x_test[:784 * 20])
         for i, c in enumerate(classes):
@@ -148,7 +148,7 @@ class SgemmTests(unittest.TestCase):
             results = []
             for threads in (1, 2):
                 c = array.array("f", [0.0] * (m * n))
-                engine.sgemm(a, b, c, m, n, k, trans_a=ta, trans_b=tb, threads=threads)
+                engine_nn.sgemm(a, b, c, m, n, k, trans_a=ta, trans_b=tb, threads=threads)
                 results.append(c.tobytes())
             self.assertEqual(results[0], results[1])
             c = array.array("f", results[0])
@@ -166,7 +166,7 @@ class SgemmTests(unittest.TestCase):
         a = rng.standard_normal((40, 30), dtype=np.float32)
         b = rng.standard_normal((30, 20), dtype=np.float32)
         c = np.ones((40, 20), dtype=np.float32)
-        engine.sgemm(a, b, c, 40, 20, 30, accumulate=True)
+        engine_nn.sgemm(a, b, c, 40, 20, 30, accumulate=True)
         np.testing.assert_allclose(c, 1 + a.astype(np.float64) @ b.astype(np.float64), rtol=1e-4, atol=1e-4)
 
 

@@ -1,11 +1,19 @@
 /*
  * engine.h: the C ABI of Engine (libengine.so, built with NativeAOT from src/Engine.Native).
  *
+ * Install: tools/package-native.sh OUTDIR gives engine-native-<version>-linux-x64.tar.gz; after unpacking,
+ *   PKG_CONFIG_PATH=<dir>/lib/pkgconfig cc app.c $(pkg-config --cflags --libs engine)
+ * libengine.so.0 is a small dispatcher: on the first call it loads libengine-x86-64-v4.so (AVX-512) or
+ * libengine-x86-64-v3.so (AVX2 + FMA) from its own directory, whichever the CPU runs; both give the same bits.
+ * ENGINE_NATIVE_VARIANT=x86-64-v3|x86-64-v4 forces one. On a CPU below x86-64-v3 every call fails cleanly
+ * (ENGINE_ERROR_INTERNAL, the reason in engine_last_error).
+ *
  * Conventions
- * - Every function except engine_version, engine_last_error and engine_free returns a status code:
+ * - Every function except engine_version, engine_last_error, engine_instruction_set and engine_free returns a status code:
  *   ENGINE_OK (0) or one of the errors below. On error, engine_last_error() describes it in one line.
  *   No exception or signal crosses the boundary: every failure is a status code.
- * - Matrices are float32, row-major. Feature matrices are rows x cols with no padding.
+ * - Matrices are float32, row-major. Feature matrices are rows x cols with no padding, except in the
+ *   *_layout functions, which also take column-major (R, Fortran) matrices and strides.
  *   Buffers are owned by the caller; the engine never keeps a pointer after a call returns.
  * - Sizes are checked: null pointers, negative or zero sizes, output buffers shorter than the result,
  *   labels outside 0..classes-1 and options out of range are rejected before anything is written.
@@ -14,7 +22,8 @@
  *   for models trained by the `engine` command with --standardize) itself.
  *
  * Thread safety
- * - engine_version, engine_last_error: any thread, any time. engine_last_error is per thread.
+ * - engine_version, engine_last_error, engine_instruction_set: any thread, any time. engine_last_error is
+ *   per thread.
  * - Calls on one model are serialized by a lock inside the model: it is safe, but not parallel, to use
  *   one model from several threads. Different models run in parallel independently.
  * - engine_free must not race with other calls on the same model; a freed handle is rejected
@@ -25,7 +34,14 @@
 #ifndef ENGINE_H
 #define ENGINE_H
 
+#include <stddef.h>
 #include <stdint.h>
+
+/* The version of this header; engine_version() reports the library's (they match in a consistent install). */
+#define ENGINE_VERSION_MAJOR 0
+#define ENGINE_VERSION_MINOR 5
+#define ENGINE_VERSION_PATCH 0
+#define ENGINE_VERSION_STRING "0.5.0"
 
 #ifdef __cplusplus
 extern "C" {
@@ -69,7 +85,7 @@ typedef struct engine_optimizer_options {
     float min_learning_rate; /* cosine: the final rate, >= 0 and below learning_rate */
 } engine_optimizer_options;  /* fields a rule or schedule does not use are ignored (may be 0) */
 
-/* The library version, e.g. "0.4.0". Static storage; never free it. */
+/* The library version, e.g. "0.5.0". Static storage; never free it. */
 const char *engine_version(void);
 
 /* The last error on this thread, or "" if none. Valid until the next engine call on this thread. */
@@ -130,6 +146,77 @@ int32_t engine_evaluate(engine_model model, const float *x, const int32_t *y, in
  */
 int32_t engine_sgemm(int32_t trans_a, int32_t trans_b, int32_t m, int32_t n, int32_t k, const float *a, int32_t lda,
                      const float *b, int32_t ldb, float *c, int32_t ldc, int32_t accumulate, int32_t threads);
+
+/* ---- Since 0.5.0 ---- */
+
+/* The instruction-set path new simd models use: "avx512", "avx2", "vector" or "scalar" (ENGINE_ISA forces one).
+   Static storage. The library is compiled for x86-64-v3 (AVX2 + FMA), so it loads on any such CPU. */
+const char *engine_instruction_set(void);
+
+/* Layouts of a feature matrix for the *_layout functions. ld is the distance, in floats, between the starts of
+   consecutive rows (row-major, ld >= cols) or columns (column-major, ld >= rows); 0 means tightly packed.
+   Row-major tight input is read in place; other layouts are gathered once into the engine's own buffer. */
+enum { ENGINE_ROW_MAJOR = 0, ENGINE_COL_MAJOR = 1 };
+
+/* engine_predict for a matrix in any layout (probabilities are always rows x classes, row-major). */
+int32_t engine_predict_layout(engine_model model, const float *x, int64_t rows, int32_t cols, int32_t layout,
+                              int64_t ld, float *probabilities, int64_t capacity);
+
+/* engine_train_ex for a matrix in any layout; optimizer may be NULL (plain SGD). */
+int32_t engine_train_layout(engine_model model, const float *x, int32_t layout, int64_t ld, const int32_t *y,
+                            int64_t rows, int32_t cols, const engine_train_options *options,
+                            const engine_optimizer_options *optimizer, double *out_mean_loss);
+
+/*
+ * The model file's bytes (what engine_save writes) into buffer. Ask the size first: with buffer NULL only
+ * *out_size is set. When capacity is too small the call fails (ENGINE_ERROR_ARGUMENT) and *out_size still
+ * holds the size needed; nothing is written.
+ */
+int32_t engine_save_buffer(engine_model model, void *buffer, size_t capacity, size_t *out_size);
+
+/* A model from size bytes of a model file (engine_save_buffer, engine_save); checked like engine_load. */
+int32_t engine_load_buffer(const void *data, size_t size, const char *backend, int32_t threads,
+                           engine_model *out_model);
+
+/* Writes a standard ONNX model (IR 8, opset 13) atomically: input "input" [batch, inputs] of raw features, the
+   input scaling, the layers and softmax, output "probabilities" [batch, classes]. */
+int32_t engine_export_onnx(engine_model model, const char *path);
+
+/* Number of dense layers (hidden layers + output layer). */
+int32_t engine_layer_count(engine_model model, int32_t *out_layers);
+
+/* Layer i (0-based; W{i+1}, b{i+1} in the .npz naming): weights fan_in x fan_out, bias fan_out. */
+int32_t engine_layer_shape(engine_model model, int32_t layer, int32_t *out_fan_in, int32_t *out_fan_out);
+
+/* Copies layer i's weights (fan_in x fan_out, row-major: z = x W + b) and bias out; capacities in floats. */
+int32_t engine_get_weights(engine_model model, int32_t layer, float *weights, int64_t weight_capacity, float *bias,
+                           int64_t bias_capacity);
+
+/* Replaces layer i's weights and bias; the counts must equal the layer's sizes, values must be finite.
+   Nothing changes on error. */
+int32_t engine_set_weights(engine_model model, int32_t layer, const float *weights, int64_t weight_count,
+                           const float *bias, int64_t bias_count);
+
+/* Options of one training step. Set struct_size = sizeof(engine_step_options): later versions append
+   fields, and a library older than the header refuses a struct whose unknown fields are not zero. */
+typedef struct engine_step_options {
+    uint32_t struct_size;    /* sizeof(engine_step_options) */
+    int32_t optimizer;       /* ENGINE_SGD ... ENGINE_ADAMW */
+    float learning_rate;     /* > 0 */
+    float l2;                /* >= 0 (ENGINE_ADAMW: decoupled weight decay) */
+    float momentum;          /* momentum, nesterov */
+    float beta1, beta2;      /* adam, adamw */
+    float epsilon;           /* adam, adamw */
+} engine_step_options;
+
+/*
+ * One optimizer step on one batch (rows x cols raw features, row-major; rows labels): forward, backward, update
+ * with the mean gradient. out_loss (may be NULL) receives the batch's mean cross-entropy before the update. The
+ * optimizer's state (velocity, Adam's moments) carries over between calls while the optimizer and its settings
+ * stay the same; another optimizer starts from zero state.
+ */
+int32_t engine_train_step(engine_model model, const float *x, const int32_t *y, int64_t rows, int32_t cols,
+                          const engine_step_options *options, double *out_loss);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,147 @@
+"""A scikit-learn classifier backed by Engine (needs NumPy and scikit-learn; engine_nn itself needs neither).
+
+    from engine_nn.sklearn import EngineClassifier
+    clf = EngineClassifier(hidden_layer_sizes=(128,), epochs=20, random_state=0).fit(X, y)
+    clf.predict_proba(X_test)     # (n, len(clf.classes_)) float32
+
+Any class labels (strings, negative integers, ...) are mapped to 0..k-1 and back. The network sees X as float32,
+unscaled: scale features first (StandardScaler, or divide images by 255) as with scikit-learn's own MLPClassifier.
+Pickling stores the engine's model file bytes, so an unpickled classifier predicts the same bits.
+"""
+
+import numbers
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted
+
+from .core import OPTIMIZERS, Model
+
+ACTIVATIONS = ("relu", "tanh", "sigmoid")
+
+
+class EngineClassifier(ClassifierMixin, BaseEstimator):
+    """Fully-connected softmax classifier trained by Engine's mini-batch optimizers (cross-entropy + L2 on weights).
+
+    Parameters
+    ----------
+    hidden_layer_sizes : tuple of int, default (100,)
+        Width of each hidden layer; () is softmax regression.
+    activation : {"relu", "tanh", "sigmoid"}, default "relu"
+    optimizer : {"adam", "adamw", "sgd", "momentum", "nesterov"}, default "adam"
+    learning_rate : float, default 1e-3
+    epochs : int, default 200
+        Passes over the training data (scikit-learn's max_iter; there is no early stopping).
+    batch_size : int, default 32
+        Examples per update (the last batch of an epoch may be smaller), capped at the number of samples.
+    l2 : float, default 1e-4
+        L2 penalty on the weights (scikit-learn's alpha); AdamW: decoupled weight decay.
+    shuffle : bool, default True
+    random_state : int or None
+        Seed of the initial weights and the shuffling; None draws one from NumPy's global generator.
+    backend : {"simd", "reference"}, default "simd"
+    threads : int, default 1
+    """
+
+    def __init__(self, hidden_layer_sizes=(100,), activation="relu", optimizer="adam", learning_rate=1e-3, epochs=200,
+                 batch_size=32, l2=1e-4, shuffle=True, random_state=None, backend="simd", threads=1):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.optimizer = optimizer
+        self.learning_rate = learning_rate
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.l2 = l2
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.backend = backend
+        self.threads = threads
+
+    def _check_params(self):
+        sizes = self.hidden_layer_sizes
+        if isinstance(sizes, numbers.Integral):
+            sizes = (sizes,)
+        sizes = tuple(sizes)
+        if not all(isinstance(h, numbers.Integral) and h >= 1 for h in sizes):
+            raise ValueError(f"hidden_layer_sizes must be positive integers, got {self.hidden_layer_sizes!r}")
+        if self.activation not in ACTIVATIONS:
+            raise ValueError(f"activation must be one of {', '.join(ACTIVATIONS)}, got {self.activation!r}")
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {self.optimizer!r}")
+        for name, value, low in (("epochs", self.epochs, 1), ("batch_size", self.batch_size, 1), ("threads", self.threads, 1)):
+            if not isinstance(value, numbers.Integral) or value < low:
+                raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+        if not (isinstance(self.learning_rate, numbers.Real) and self.learning_rate > 0):
+            raise ValueError(f"learning_rate must be a positive number, got {self.learning_rate!r}")
+        if not (isinstance(self.l2, numbers.Real) and self.l2 >= 0):
+            raise ValueError(f"l2 must be a number >= 0, got {self.l2!r}")
+        return sizes
+
+    def _seed(self):
+        rs = self.random_state
+        if rs is None:
+            return int(np.random.randint(0, 2**31 - 1))
+        if isinstance(rs, numbers.Integral):
+            return int(rs) % 2**64
+        if isinstance(rs, np.random.RandomState):
+            return int(rs.randint(0, 2**31 - 1))
+        raise ValueError(f"random_state must be an int, a numpy RandomState or None, got {rs!r}")
+
+    def fit(self, X, y):
+        """Trains a new network on X (n_samples, n_features) and labels y (any hashable labels)."""
+        sizes = self._check_params()
+        X, y = self._validate_data(X, y, dtype=np.float32, order="C")
+        check_classification_targets(y)
+        classes, encoded = np.unique(y, return_inverse=True)
+        if len(classes) < 2:
+            raise ValueError(f"{type(self).__name__} needs samples of at least 2 classes; got 1 class ({classes[0]!r})")
+        seed = self._seed()
+        spec = "-".join(str(w) for w in (X.shape[1], *sizes, len(classes))) + " " + self.activation
+        model = Model.create(spec, input_divisor=1.0, seed=seed, backend=self.backend, threads=int(self.threads))
+        try:
+            loss = model.train(X, encoded.astype(np.int32), epochs=int(self.epochs),
+                               batch_size=int(min(self.batch_size, X.shape[0])), learning_rate=float(self.learning_rate),
+                               l2=float(self.l2), seed=seed, shuffle=bool(self.shuffle), optimizer=self.optimizer)
+        except Exception:
+            model.close()
+            raise
+        if not np.isfinite(loss):
+            model.close()
+            raise ValueError(f"training diverged (mean loss {loss}); lower learning_rate or scale the features")
+        self._model = model
+        self.classes_ = classes
+        self.loss_ = loss
+        return self
+
+    def predict_proba(self, X):
+        """Class probabilities, (n_samples, n_classes) float32, columns in the order of classes_."""
+        check_is_fitted(self, "classes_")
+        X = self._validate_data(X, dtype=np.float32, order="C", reset=False)
+        return self._model.predict_proba(X)
+
+    def predict(self, X):
+        """The most probable class label of each sample (the first one on ties)."""
+        p = self.predict_proba(X)  # first: it raises NotFittedError on an unfitted classifier
+        return self.classes_[np.argmax(p, axis=1)]
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        model = state.pop("_model", None)
+        if model is not None:
+            state["_model_bytes"] = model.to_bytes()
+        return state
+
+    def __setstate__(self, state):
+        state = dict(state)
+        data = state.pop("_model_bytes", None)
+        self.__dict__.update(state)
+        if data is not None:
+            self._model = Model.from_bytes(data, backend=self.backend, threads=int(self.threads))
+
+    def _more_tags(self):
+        return {"preserves_dtype": []}
+
+
+# The name scikit-learn users look for; the same class.
+MLPClassifier = EngineClassifier

@@ -1,0 +1,261 @@
+"""engine_nn's NumPy layer, its scikit-learn estimator, the 0.5.0 C ABI calls from Python, and the wheel installed into a
+fresh virtual environment. Run: python3 -m unittest discover -s bindings/python/tests"""
+
+import ctypes
+import os
+import pickle
+import subprocess
+import sys
+import tempfile
+import unittest
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[3]
+sys.path.insert(0, str(REPO / "bindings" / "python"))
+
+import engine_nn  # noqa: E402
+from engine_nn import core  # noqa: E402
+
+try:
+    import numpy as np
+except ImportError:  # CI installs python3-numpy; without it only the ctypes tests run
+    np = None
+try:
+    import sklearn  # noqa: F401
+except ImportError:
+    sklearn = None
+
+
+def blobs(n=300, d=5, k=3, seed=0):
+    """k separable clusters, features on a 0..255 scale like image bytes."""
+    rng = np.random.default_rng(seed)
+    y = np.arange(n) % k
+    x = rng.uniform(0, 60, size=(n, d))
+    x[np.arange(n), y % d] += 150
+    return x, y
+
+
+class _Recorder:
+    """Stands in for the loaded library and records the feature pointer each call receives."""
+
+    def __init__(self, lib):
+        self.lib, self.pointers = lib, []
+
+    def __getattr__(self, name):
+        fn = getattr(self.lib, name)
+        if name not in ("engine_predict_layout", "engine_train_layout"):
+            return fn
+
+        def call(*args):
+            self.pointers.append((ctypes.cast(args[1], ctypes.c_void_p).value, args[4] if name == "engine_predict_layout" else args[2]))
+            return fn(*args)
+        return call
+
+
+@unittest.skipIf(np is None, "NumPy is not installed (CI installs python3-numpy)")
+class NumpyTests(unittest.TestCase):
+    def setUp(self):
+        self.x, self.y = blobs()
+        self.model = engine_nn.Model.create("5-16-3 tanh", input_divisor=255, seed=3)
+
+    def tearDown(self):
+        self.model.close()
+        core._lib = self.real if hasattr(self, "real") else core._lib
+
+    def record(self):
+        self.real = core._library()
+        core._lib = _Recorder(self.real)
+        return core._lib
+
+    def test_c_contiguous_float32_is_passed_without_a_copy(self):
+        x32 = np.ascontiguousarray(self.x, dtype=np.float32)
+        rec = self.record()
+        self.model.train(x32, self.y, epochs=1)
+        p = self.model.predict_proba(x32)
+        self.assertEqual(rec.pointers, [(x32.ctypes.data, core.ROW_MAJOR)] * 2)
+        self.assertEqual(p.shape, (300, 3))
+        self.assertEqual(p.dtype, np.float32)
+
+    def test_fortran_and_strided_float32_are_passed_in_place_with_the_same_bits(self):
+        x32 = np.ascontiguousarray(self.x, dtype=np.float32)
+        fortran = np.asfortranarray(x32)
+        wide = np.zeros((300, 9), dtype=np.float32)
+        wide[:, 2:7] = x32
+        strided = wide[:, 2:7]
+        expected = self.model.predict_proba(x32)
+        rec = self.record()
+        self.assertEqual(self.model.predict_proba(fortran).tobytes(), expected.tobytes())
+        self.assertEqual(self.model.predict_proba(strided).tobytes(), expected.tobytes())
+        self.assertEqual(rec.pointers, [(fortran.ctypes.data, core.COL_MAJOR), (strided.ctypes.data, core.ROW_MAJOR)])
+
+    def test_other_dtypes_are_converted_once_to_the_same_values(self):
+        x8 = np.clip(self.x, 0, 255).astype(np.uint8)
+        expected = self.model.predict_proba(x8.astype(np.float32))
+        rec = self.record()
+        for x in (x8, x8.astype(np.int64), x8.astype(np.float64), x8.astype(np.float64).T.copy().T, x8.astype(np.int16)[::-1][::-1]):
+            self.assertEqual(self.model.predict_proba(x).tobytes(), expected.tobytes(), x.dtype)
+        self.assertTrue(all(pointer not in (x8.ctypes.data,) for pointer, _ in rec.pointers))
+
+    def test_uint8_and_float64_training_give_the_same_bits_and_labels_of_any_integer_dtype(self):
+        x8 = np.clip(self.x, 0, 255).astype(np.uint8)
+        results = []
+        for x, y in ((x8, self.y.astype(np.uint8)), (x8.astype(np.float64), self.y.astype(np.int64)),
+                     (np.asfortranarray(x8.astype(np.float32)), self.y.astype(np.int16))):
+            with engine_nn.Model.create("5-16-3 tanh", input_divisor=255, seed=3) as m:
+                loss = m.train(x, y, epochs=20, batch_size=16)
+                results.append(m.predict_proba(x8).tobytes())
+                accuracy = (m.predict(x8) == self.y).mean()
+        self.assertEqual(results[0], results[1])
+        self.assertEqual(results[0], results[2])
+        self.assertLess(loss, 0.3)
+        self.assertGreater(accuracy, 0.95)
+
+    def test_bad_arrays_raise_one_clear_error(self):
+        with self.assertRaisesRegex(ValueError, "features per row"):
+            self.model.predict_proba(np.zeros((4, 6)))
+        with self.assertRaisesRegex(ValueError, "2-D"):
+            self.model.predict_proba(np.zeros((2, 5, 1)))
+        with self.assertRaisesRegex(TypeError, "real numbers"):
+            self.model.predict_proba(np.zeros((2, 5), dtype=np.complex64))
+        with self.assertRaisesRegex(TypeError, "integers"):
+            self.model.train(self.x, self.y + 0.5, epochs=1)
+        with self.assertRaisesRegex(ValueError, "labels for"):
+            self.model.train(self.x, self.y[:-1], epochs=1)
+        with self.assertRaisesRegex(ValueError, "no rows"):
+            self.model.predict_proba(np.zeros((0, 5)))
+        with self.assertRaises(engine_nn.EngineError) as e:
+            self.model.train(self.x, self.y + 1, epochs=1)
+        self.assertEqual(e.exception.kind, "data")
+
+    def test_bytes_weights_onnx_and_train_step(self):
+        self.model.train(self.x, self.y, epochs=3)
+        data = self.model.to_bytes()
+        with engine_nn.Model.from_bytes(data, backend="reference") as copy:
+            self.assertEqual(copy.predict_proba(self.x).tobytes(), self.model.predict_proba(self.x).tobytes())
+        with self.assertRaises(engine_nn.EngineError):
+            engine_nn.Model.from_bytes(data[:-3])
+        self.assertEqual(self.model.layers, 2)
+        self.assertEqual(self.model.layer_shape(1), (16, 3))
+        w1, b1 = self.model.get_weights(0)
+        w2, b2 = self.model.get_weights(1)
+        self.assertEqual((w1.shape, b2.shape), ((5, 16), (3,)))
+        # The forward pass from the weights in float64 agrees with the engine.
+        z = np.tanh(self.x / 255 @ w1 + b1) @ w2 + b2
+        p = np.exp(z - z.max(axis=1, keepdims=True))
+        np.testing.assert_allclose(p / p.sum(axis=1, keepdims=True), self.model.predict_proba(self.x), atol=1e-5)
+        with engine_nn.Model.create("5-16-3 tanh", input_divisor=255, seed=99) as other:
+            other.set_weights(0, w1, b1)
+            other.set_weights(1, w2.astype(np.float64), b2)
+            self.assertEqual(other.predict_proba(self.x).tobytes(), self.model.predict_proba(self.x).tobytes())
+            with self.assertRaises(engine_nn.EngineError):
+                other.set_weights(1, w2[:-1], b2)
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "m.onnx")
+            self.model.export_onnx(path)
+            self.assertGreater(os.path.getsize(path), 4 * (5 * 16 + 16 * 3))
+        losses = [self.model.train_step(self.x[i:i + 30], self.y[i:i + 30], learning_rate=0.01, optimizer="adam")
+                  for i in range(0, 300, 30) for _ in range(10)]
+        self.assertLess(losses[-1], losses[0])
+
+
+class CtypesLayerTests(unittest.TestCase):
+    def test_imports_and_trains_without_numpy(self):
+        code = ("import sys; sys.modules['numpy'] = None\n"  # any 'import numpy' now fails
+                "import engine_nn\n"
+                "with engine_nn.Model.create('2-4-2 tanh', seed=1) as m:\n"
+                "    m.train([0.0, 1.0, 1.0, 0.0] * 8, [0, 1] * 8, epochs=2, batch_size=4)\n"
+                "    p = m.predict_proba([0.0, 1.0])\n"
+                "    print(type(p).__name__, len(p), engine_nn.__version__)\n")
+        env = dict(os.environ, PYTHONPATH=str(REPO / "bindings" / "python"))
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertEqual(out.stdout.split(), ["array", "2", "0.5.0"])
+
+    def test_version_matches_the_library(self):
+        self.assertTrue(engine_nn.version().startswith(engine_nn.__version__))
+        self.assertIn(engine_nn.instruction_set(), ("avx512", "avx2", "vector", "scalar"))
+
+
+@unittest.skipIf(np is None or sklearn is None, "NumPy or scikit-learn is not installed (CI installs python3-sklearn)")
+class SklearnTests(unittest.TestCase):
+    def test_check_estimator(self):
+        from sklearn.utils.estimator_checks import check_estimator
+        from engine_nn.sklearn import EngineClassifier
+        check_estimator(EngineClassifier())
+
+    def test_arbitrary_labels_pickling_and_determinism(self):
+        from sklearn.base import clone
+        from engine_nn.sklearn import EngineClassifier
+        x, y = blobs(seed=1)
+        x = x / 255
+        names = np.array(["cat", "dog", "emu"])[y]
+        clf = EngineClassifier(hidden_layer_sizes=(8,), epochs=30, random_state=4).fit(x, names)
+        self.assertEqual(list(clf.classes_), ["cat", "dog", "emu"])
+        self.assertEqual(clf.n_features_in_, 5)
+        self.assertGreater(clf.score(x, names), 0.95)
+        self.assertEqual(clf.predict_proba(x).shape, (300, 3))
+        again = pickle.loads(pickle.dumps(clf))
+        self.assertEqual(again.predict_proba(x).tobytes(), clf.predict_proba(x).tobytes())
+        self.assertEqual(clone(clf).fit(x, names).predict_proba(x).tobytes(), clf.predict_proba(x).tobytes())
+        negative = EngineClassifier(hidden_layer_sizes=(8,), epochs=30, random_state=4).fit(x, y - 7)
+        self.assertEqual(list(negative.classes_), [-7, -6, -5])
+        self.assertEqual(negative.predict_proba(x).tobytes(), clf.predict_proba(x).tobytes())
+        self.assertEqual(clf.get_params()["hidden_layer_sizes"], (8,))
+        with self.assertRaisesRegex(ValueError, "activation"):
+            EngineClassifier(activation="softsign").fit(x, y)
+
+
+WHEEL_CHECK = """
+import sys, numpy as np, engine_nn
+from engine_nn.sklearn import EngineClassifier
+from sklearn.utils.estimator_checks import check_estimator
+assert engine_nn.library_path().startswith(sys.prefix), engine_nn.library_path()
+rng = np.random.default_rng(0)
+y = np.arange(400) % 4
+images = rng.integers(0, 90, size=(400, 16), dtype=np.uint8)
+images[np.arange(400), y * 4] = 250
+for x in (images, images.astype(np.float64)):
+    with engine_nn.Model.create("16-12-4 relu", input_divisor=255, seed=2) as m:
+        m.train(x, y, epochs=30, batch_size=20, optimizer="adam", learning_rate=0.01)
+        accuracy = float((m.predict(x) == y).mean())
+        assert accuracy > 0.95, accuracy
+check_estimator(EngineClassifier())
+print("wheel ok", engine_nn.__version__, accuracy, engine_nn.instruction_set())
+"""
+
+
+@unittest.skipIf(np is None or sklearn is None, "NumPy or scikit-learn is not installed (CI installs python3-sklearn)")
+class WheelTests(unittest.TestCase):
+    def test_wheel_installs_into_a_fresh_venv_and_works_from_another_directory(self):
+        if not (REPO / "out" / "native" / "libengine.so").exists():
+            self.skipTest("out/native/libengine.so is not published (dotnet publish src/Engine.Native -c Release -r linux-x64 -o out/native)")
+        with tempfile.TemporaryDirectory() as d:
+            built = subprocess.run(["bash", str(REPO / "tools" / "package-python.sh"), os.path.join(d, "dist")],
+                                   capture_output=True, text=True, env=dict(os.environ, PYTHON=sys.executable), timeout=600)
+            self.assertEqual(built.returncode, 0, built.stderr)
+            wheel = built.stdout.strip().splitlines()[-1]
+            self.assertTrue(wheel.endswith("engine_nn-0.5.0-py3-none-linux_x86_64.whl"), wheel)
+            import zipfile
+            names = set(zipfile.ZipFile(wheel).namelist())
+            for lib in ("libengine.so", "libengine-x86-64-v3.so", "libengine-x86-64-v4.so"):
+                self.assertIn("engine_nn/" + lib, names)
+            venv = os.path.join(d, "venv")
+            subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", venv], check=True, timeout=300)
+            python = os.path.join(venv, "bin", "python")
+            installed = subprocess.run([python, "-m", "pip", "install", "--no-deps", "--no-index", "-q", wheel],
+                                       capture_output=True, text=True, timeout=300)
+            self.assertEqual(installed.returncode, 0, installed.stderr)
+            elsewhere = os.path.join(d, "elsewhere")
+            os.mkdir(elsewhere)
+            env = {k: v for k, v in os.environ.items() if k not in ("ENGINE_LIB", "PYTHONPATH")}
+            run = subprocess.run([python, "-c", WHEEL_CHECK], cwd=elsewhere, capture_output=True, text=True, env=env, timeout=600)
+            self.assertEqual(run.returncode, 0, run.stdout + run.stderr)
+            self.assertIn("wheel ok 0.5.0", run.stdout)
+            # The dispatcher inside the wheel picks the AVX-512 build where the CPU has it.
+            with open("/proc/cpuinfo") as f:
+                avx512 = " avx512f" in f.read()
+            self.assertEqual(run.stdout.split()[-1], "avx512" if avx512 else "avx2", run.stdout)
+
+
+if __name__ == "__main__":
+    unittest.main()
