@@ -321,6 +321,20 @@ static void test_onnx(void) {
     int producer = 0;
     for (size_t i = 0; i + 6 <= n; i++) if (memcmp(head + i, "engine", 6) == 0) { producer = 1; break; }
     CHECK(n > 100 && head[0] == 0x08 && head[1] == 8 && producer, "not an ONNX ModelProto (%zu bytes)", n);
+    /* And back: the imported model predicts the same bits. */
+    CHECK(engine_export_onnx(m, path) == ENGINE_OK, "export onnx again");
+    engine_model back = 0;
+    CHECK(engine_import_onnx(path, "simd", 1, &back) == ENGINE_OK, "import onnx: %s", engine_last_error());
+    float x[4 * 5], p1[5 * 3], p2[5 * 3];
+    for (int i = 0; i < 20; i++) x[i] = (float)(i % 7) * 0.3f;
+    CHECK(engine_predict(m, x, 5, 4, p1, 15) == ENGINE_OK && engine_predict(back, x, 5, 4, p2, 15) == ENGINE_OK
+          && memcmp(p1, p2, sizeof p1) == 0, "imported model predicts other bits");
+    engine_free(back);
+    CHECK(engine_import_onnx(NULL, NULL, 1, &back) == ENGINE_ERROR_ARGUMENT, "NULL path imported");
+    CHECK(engine_import_onnx(path, NULL, 1, NULL) == ENGINE_ERROR_ARGUMENT, "NULL out_model accepted");
+    remove(path);
+    CHECK(engine_import_onnx(path, NULL, 1, &back) == ENGINE_ERROR_DATA, "missing file imported");
+    CHECK(engine_import_onnx("bindings/c/test_engine.c", NULL, 1, &back) == ENGINE_ERROR_DATA, "a C file imported as ONNX");
     CHECK(engine_export_onnx(m, NULL) == ENGINE_ERROR_ARGUMENT, "NULL path accepted");
     CHECK(engine_export_onnx(m, "/nonexistent-dir/m.onnx") == ENGINE_ERROR_DATA, "export into a missing directory succeeded");
     engine_free(m);

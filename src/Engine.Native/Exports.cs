@@ -145,6 +145,15 @@ static unsafe class Exports
         return Ok;
     });
 
+    [UnmanagedCallersOnly(EntryPoint = "engine_import_onnx")]
+    static int ImportOnnx(byte* path, byte* backend, int threads, long* outModel) => Call(() =>
+    {
+        Require(outModel is not null, "out_model is NULL");
+        string file = Text(path) ?? throw new ArgumentError("path is NULL");
+        *outModel = Register(Classifier.ImportOnnx(file, Compute(backend, threads)));
+        return Ok;
+    });
+
     [UnmanagedCallersOnly(EntryPoint = "engine_save")]
     static int Save(long model, byte* path) => Call(() =>
     {

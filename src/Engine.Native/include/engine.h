@@ -104,6 +104,10 @@ int32_t engine_create(const char *spec, float input_divisor, uint64_t seed, cons
 /* Loads a model saved by engine_save or `engine train --out`. */
 int32_t engine_load(const char *path, const char *backend, int32_t threads, engine_model *out_model);
 
+/* A model from an ONNX file: the MLPs torch.onnx.export (Gemm), Keras/tf2onnx (MatMul + Add) and engine_export_onnx
+   write (`engine import` documents the forms); anything else is ENGINE_ERROR_DATA with the node named in the message. */
+int32_t engine_import_onnx(const char *path, const char *backend, int32_t threads, engine_model *out_model);
+
 /* Saves atomically: an interrupted save leaves an existing file intact. */
 int32_t engine_save(engine_model model, const char *path);
 
