@@ -122,6 +122,7 @@ def _load():
         "engine_save_buffer": (i32, [i64, ctypes.c_void_p, size, ctypes.POINTER(size)]),
         "engine_load_buffer": (i32, [ctypes.c_void_p, size, pstr, i32, ph]),
         "engine_export_onnx": (i32, [i64, pstr]),
+        "engine_import_onnx": (i32, [pstr, pstr, i32, ph]),
         "engine_layer_count": (i32, [i64, pi]),
         "engine_layer_shape": (i32, [i64, i32, pi, pi]),
         "engine_get_weights": (i32, [i64, i32, pf, i64, pf, i64]),
@@ -274,6 +275,13 @@ class Model:
         """A model saved by save() or `engine train --out`."""
         handle = ctypes.c_int64()
         _check(_library().engine_load(os.fsencode(path), backend.encode(), threads, ctypes.byref(handle)))
+        return cls(handle.value)
+
+    @classmethod
+    def import_onnx(cls, path, backend="simd", threads=1):
+        """A model from an ONNX file (torch.onnx.export's Gemm MLPs, Keras/tf2onnx MatMul + Add, export_onnx())."""
+        handle = ctypes.c_int64()
+        _check(_library().engine_import_onnx(os.fsencode(path), backend.encode(), threads, ctypes.byref(handle)))
         return cls(handle.value)
 
     @classmethod

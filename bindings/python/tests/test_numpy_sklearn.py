@@ -153,6 +153,10 @@ class NumpyTests(unittest.TestCase):
             path = os.path.join(d, "m.onnx")
             self.model.export_onnx(path)
             self.assertGreater(os.path.getsize(path), 4 * (5 * 16 + 16 * 3))
+            with engine_nn.Model.import_onnx(path) as back:  # and in again: the same bits
+                self.assertEqual(back.predict_proba(self.x).tobytes(), self.model.predict_proba(self.x).tobytes())
+            with self.assertRaises(engine_nn.EngineError):
+                engine_nn.Model.import_onnx(os.path.join(d, "missing.onnx"))
         losses = [self.model.train_step(self.x[i:i + 30], self.y[i:i + 30], learning_rate=0.01, optimizer="adam")
                   for i in range(0, 300, 30) for _ in range(10)]
         self.assertLess(losses[-1], losses[0])
