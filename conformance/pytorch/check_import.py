@@ -5,6 +5,9 @@
   exported with torch.onnx.export at opsets 9, 13 and 17, and a variant taking [batch, 1, 28, 28] images through
   nn.Flatten: `engine import` then `engine predict` on the bundled test digits gives PyTorch's classes and
   probabilities within 1e-5; `engine train --init MODEL.onnx` continues training from the imported weights.
+- The same network's state_dict written as safetensors by tools/state_dict_to_safetensors.py and imported with
+  `engine import W.safetensors --activation relu --scale 255` predicts the same; an engine model's weights exported
+  with `engine export --safetensors` load into PyTorch's nn.Sequential with load_state_dict and predict the same.
 - A model written with onnx.helper in the Keras/tf2onnx form (MatMul + Add, Tanh, logits at the end) gives NumPy's
   softmax of the same arithmetic within 1e-5.
 - A PyTorch model with a Conv2d is refused with one line naming the node and its op, and exit code 1.
@@ -105,6 +108,36 @@ def main():
                 check(f"torch.onnx.export opset {opset}: import", False, (run.stderr or run.stdout).strip())
                 continue
             compare(f"torch.onnx.export opset {opset}: probabilities on 2,000 test digits", expected, engine_probabilities(model_path, tmp))
+
+        # The same weights as a state_dict, through tools/state_dict_to_safetensors.py (no safetensors package needed).
+        pt_path, st_path, model_path = (os.path.join(tmp, n) for n in ("mlp.pt", "mlp.safetensors", "st.model"))
+        torch.save(mlp.state_dict(), pt_path)
+        tool = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "state_dict_to_safetensors.py"), pt_path, st_path],
+                              capture_output=True, text=True)
+        run = engine("import", st_path, "--activation", "relu", "--scale", "255", "--out", model_path) if tool.returncode == 0 else tool
+        if run.returncode == 0:
+            compare("state_dict -> safetensors -> engine import: probabilities", expected, engine_probabilities(model_path, tmp))
+        else:
+            check("state_dict -> safetensors -> engine import", False, (run.stderr or run.stdout).strip())
+
+        # And out again: an engine model's weights as safetensors load into PyTorch's nn.Sequential and agree.
+        out_path = os.path.join(tmp, "engine.safetensors")
+        run = engine("export", "--model", os.path.join(tmp, "mlp13.model"), "--safetensors", out_path)
+        if run.returncode == 0:
+            with open(out_path, "rb") as f:
+                raw = f.read()
+            n = int.from_bytes(raw[:8], "little")
+            import json
+            header = json.loads(raw[8:8 + n])
+            state = {k: torch.from_numpy(np.frombuffer(raw, np.float32, int(np.prod(v["shape"])), 8 + n + v["data_offsets"][0]).reshape(v["shape"]).copy())
+                     for k, v in header.items() if k != "__metadata__"}
+            sequential = torch.nn.Sequential(torch.nn.Linear(784, 64), torch.nn.ReLU(), torch.nn.Linear(64, 32), torch.nn.ReLU(), torch.nn.Linear(32, 10))
+            sequential.load_state_dict(state)
+            with torch.no_grad():
+                again = torch.softmax(sequential(torch.from_numpy(x_test) / 255.0), dim=1).numpy().astype(np.float64)
+            compare("engine export --safetensors -> nn.Sequential.load_state_dict: probabilities", again, engine_probabilities(os.path.join(tmp, "mlp13.model"), tmp))
+        else:
+            check("engine export --safetensors", False, (run.stderr or run.stdout).strip())
 
         # Images in, flattened by nn.Flatten (same weights).
         images = torch.nn.Sequential(torch.nn.Flatten(), *mlp)

@@ -53,7 +53,7 @@ static class TrainCommand
         public readonly Option<bool> Standardize = new("--standardize") { Description = "Standardize each input feature with the training set's mean and deviation" };
         public readonly Option<string?> Output = new("--out") { Description = "Save the trained model to this file" };
         public readonly Option<string?> MetricsJson = CommonOptions.MetricsJson();
-        public readonly Option<string?> Init = new("--init") { Description = "Start from weights W1,b1,... in this .npz file (the architecture comes from the file), or from an .onnx model (engine import's formats; its activation and input scaling too)" };
+        public readonly Option<string?> Init = new("--init") { Description = "Start from weights: W1,b1,... in an .npz file or PyTorch's Linear layers in a .safetensors file (the architecture comes from the file), or a whole .onnx model (engine import's formats; its activation and input scaling too)" };
         public readonly Option<string?> ExportNpz = new("--export-npz") { Description = "Write the trained weights W1,b1,... to this .npz file" };
         public readonly Option<string?> CheckpointDir = new("--checkpoint-dir") { Description = "Save model, settings and position here at the end of every epoch (SIGINT/SIGTERM also save, then exit 130)" };
         public readonly Option<int> CheckpointEvery = new("--checkpoint-every") { Description = "Also checkpoint every this many steps within an epoch (0: epoch ends only)", DefaultValueFactory = _ => 0 };
@@ -146,13 +146,15 @@ static class TrainCommand
 
     /// <summary>
     /// A new network of the asked shape, or the one in --init, checked against the data: weights from an .npz (with this
-    /// run's activation and scaling), or a whole model from an .onnx file (its activation and input scaling with it).
+    /// run's activation and scaling), PyTorch's Linear layers from .safetensors (likewise), or a whole model from an .onnx
+    /// file (its activation and input scaling with it).
     /// </summary>
     static Classifier BuildClassifier(Settings s, RunData data, InputScaling scaling)
     {
         Classifier model = s.InitPath is null
             ? Classifier.Create(data.Train.Width, s.Hidden, data.Classes, s.Activation, scaling, s.Options.Seed, s.Compute)
             : s.InitPath.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase) ? Classifier.ImportOnnx(s.InitPath, s.Compute)
+            : s.InitPath.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase) ? Classifier.FromSafetensors(s.InitPath, s.Activation, scaling, s.Compute)
             : Classifier.FromWeights(s.InitPath, s.Activation, scaling, s.Compute);
         try
         {

@@ -93,6 +93,18 @@ public sealed class Classifier : IDisposable
         return new Classifier(model.Network, model.Scaling, compute);
     }
 
+    /// <summary>
+    /// A network whose weights come from a safetensors file with PyTorch's nn.Linear names and layout ("0.weight" (out, in),
+    /// "0.bias", …, or any "prefix.weight"/"prefix.bias" pairs, ordered by prefix); a weights file carries no activation
+    /// and no input scaling, so they are given.
+    /// </summary>
+    /// <exception cref="EngineException">The file is unreadable, or its tensors are not a chain of Linear layers.</exception>
+    public static Classifier FromSafetensors(string path, Activation hiddenActivation, InputScaling scaling, ComputeOptions? compute = null) =>
+        new(Safetensors.Read(path, hiddenActivation), scaling, compute);
+
+    /// <summary>Writes the weights as safetensors with PyTorch's nn.Sequential(Linear, activation, …) names and layout (atomically).</summary>
+    public void ExportSafetensors(string path) => Safetensors.Write(path, _network);
+
     /// <summary>Saves network and scaling atomically: an interrupted save leaves any previous file intact.</summary>
     public void Save(string path) => ModelFile.Save(path, new Model(_network, Scaling));
 

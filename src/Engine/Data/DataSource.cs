@@ -6,10 +6,14 @@ public sealed record LoadedData(Dataset Train, Dataset? Test);
 /// <summary>
 /// Resolves a <c>--data</c>/<c>--test</c> argument: a directory of IDX files named like the official MNIST
 /// files (<c>train-images-idx3-ubyte[.gz]</c>, <c>train-labels-idx1-ubyte[.gz]</c>, <c>t10k-…</c>), a single IDX
-/// images file (its labels file is found by name), or a CSV file.
+/// images file (its labels file is found by name), a CSV file ("-": CSV on standard input), or NumPy data (.npz with <c>x</c> and <c>y</c>, or
+/// <c>x_train</c>, <c>y_train</c>, <c>x_test</c>, <c>y_test</c>; an .npy of features).
 /// </summary>
 public static class DataSource
 {
+    /// <summary>The data path that means CSV read from standard input.</summary>
+    public const string StandardInput = "-";
+
     /// <summary>The bundled MNIST-10k directory, found next to the executable or above the working directory.</summary>
     public static string BundledDirectory()
     {
@@ -33,6 +37,7 @@ public static class DataSource
     public static LoadedData Load(string path)
     {
         if (string.IsNullOrWhiteSpace(path)) throw new EngineException("data path is empty");
+        if (path == StandardInput) return new LoadedData(CsvReader.Read(Console.In, "standard input"), null);
         if (Directory.Exists(path))
         {
             string trainImages = FindIdx(path, "train-images-idx3-ubyte")
@@ -50,6 +55,8 @@ public static class DataSource
         if (!File.Exists(path)) throw new EngineException($"{path}: no such file or directory");
         if (path.EndsWith(".csv", StringComparison.OrdinalIgnoreCase) || path.EndsWith(".csv.gz", StringComparison.OrdinalIgnoreCase))
             return new LoadedData(CsvReader.Read(path), null);
+        if (path.EndsWith(".npz", StringComparison.OrdinalIgnoreCase) || path.EndsWith(".npy", StringComparison.OrdinalIgnoreCase))
+            return NumpyData.Load(path);
         string name = Path.GetFileName(path);
         if (name.Contains("images-idx3-ubyte", StringComparison.Ordinal))
         {
@@ -57,7 +64,7 @@ public static class DataSource
             string labelsPath = Path.Combine(Path.GetDirectoryName(path) ?? ".", labelsName);
             return new LoadedData(File.Exists(labelsPath) ? LoadIdxPair(path, labelsPath) : LoadIdxImages(path), null);
         }
-        throw new EngineException($"{path}: not a directory of IDX files, an IDX images file or a .csv file");
+        throw new EngineException($"{path}: not a directory of IDX files, an IDX images file, a .csv file or NumPy data (.npz with x and y, .npy)");
     }
 
     /// <summary>The examples to evaluate or predict on: a source's own test part when it has one, else all of it.</summary>

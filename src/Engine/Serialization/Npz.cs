@@ -10,11 +10,45 @@ using Engine.Nn;
 namespace Engine.Serialization;
 
 /// <summary>A float32 array with its NumPy shape (C order).</summary>
-internal sealed record NpyArray(int[] Shape, float[] Data);
+internal sealed record NpyArray(int[] Shape, float[] Data)
+{
+    /// <summary>The stored bytes when the array was uint8 in C order (pixel data), else null: Data[i] = Bytes[i].</summary>
+    public byte[]? Bytes { get; init; }
+}
+
+/// <summary>A NumPy element type the readers take ('f' float, 'i' signed, 'u' unsigned, 'b' bool), read as float32.</summary>
+internal readonly record struct ElementKind(char Code, int Size, bool BigEndian)
+{
+    /// <summary>The kind of a descr such as '&lt;f4', '|u1', '&gt;i8', '|b1'; null for any other (complex, strings, objects).</summary>
+    public static ElementKind? Of(string descr)
+    {
+        char order = descr[0] is '<' or '>' or '|' or '=' ? descr[0] : '=';
+        string rest = descr[0] == order ? descr[1..] : descr;
+        if (rest.Length < 2 || !int.TryParse(rest[1..], NumberStyles.None, CultureInfo.InvariantCulture, out int size)) return null;
+        bool ok = rest[0] switch { 'f' => size is 2 or 4 or 8, 'i' or 'u' => size is 1 or 2 or 4 or 8, 'b' => size == 1, _ => false };
+        return ok ? new ElementKind(rest[0], size, order == '>' || (order == '=' && !BitConverter.IsLittleEndian)) : null;
+    }
+
+    /// <summary>One element as float32 (integers beyond 2^24 round to the nearest float).</summary>
+    public float Read(ReadOnlySpan<byte> b) => (Code, Size) switch
+    {
+        ('f', 2) => (float)(BigEndian ? BinaryPrimitives.ReadHalfBigEndian(b) : BinaryPrimitives.ReadHalfLittleEndian(b)),
+        ('f', 4) => BigEndian ? BinaryPrimitives.ReadSingleBigEndian(b) : BinaryPrimitives.ReadSingleLittleEndian(b),
+        ('f', _) => (float)(BigEndian ? BinaryPrimitives.ReadDoubleBigEndian(b) : BinaryPrimitives.ReadDoubleLittleEndian(b)),
+        ('u', 1) or ('b', _) => b[0],
+        ('i', 1) => (sbyte)b[0],
+        ('u', 2) => BigEndian ? BinaryPrimitives.ReadUInt16BigEndian(b) : BinaryPrimitives.ReadUInt16LittleEndian(b),
+        ('i', 2) => BigEndian ? BinaryPrimitives.ReadInt16BigEndian(b) : BinaryPrimitives.ReadInt16LittleEndian(b),
+        ('u', 4) => BigEndian ? BinaryPrimitives.ReadUInt32BigEndian(b) : BinaryPrimitives.ReadUInt32LittleEndian(b),
+        ('i', 4) => BigEndian ? BinaryPrimitives.ReadInt32BigEndian(b) : BinaryPrimitives.ReadInt32LittleEndian(b),
+        ('u', _) => BigEndian ? BinaryPrimitives.ReadUInt64BigEndian(b) : BinaryPrimitives.ReadUInt64LittleEndian(b),
+        _ => BigEndian ? BinaryPrimitives.ReadInt64BigEndian(b) : BinaryPrimitives.ReadInt64LittleEndian(b),
+    };
+}
 
 /// <summary>
 /// NumPy .npy (format 1.0/2.0) and .npz (a zip of .npy members, stored or deflated) for float32 weights.
-/// Reading accepts little- or big-endian float32/float64 in C or Fortran order and converts to float32 C order.
+/// Reading accepts little- or big-endian floats, integers and bools in C or Fortran order and converts to float32 C order.
 /// Interchange layout: layer i (1-based) is W{i} (fan_in, fan_out) and b{i} (fan_out), so z = x·W + b.
 /// </summary>
 internal static partial class Npz
@@ -107,9 +141,8 @@ internal static partial class Npz
         if (!descr.Success || !fortran.Success || !shapeMatch.Success)
             throw new EngineException($"{name}: cannot parse .npy header {header.Trim()}");
         string dtype = descr.Groups[1].Value;
-        int itemSize = dtype switch { "<f4" or ">f4" => 4, "<f8" or ">f8" => 8, _ => 0 };
-        if (itemSize == 0) throw new EngineException($"{name}: dtype {dtype} is not supported (float32 or float64 only)");
-        bool bigEndian = dtype[0] == '>';
+        var kind = ElementKind.Of(dtype) ?? throw new EngineException($"{name}: dtype {dtype} is not supported (floats, integers or bool)");
+        int itemSize = kind.Size;
         bool fortranOrder = fortran.Groups[1].Value == "True";
         int[] shape = shapeMatch.Groups[1].Value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
             .Select(t => int.TryParse(t, NumberStyles.None, CultureInfo.InvariantCulture, out int v) ? v
@@ -124,16 +157,11 @@ internal static partial class Npz
         byte[] raw = BoundedRead.UpTo(stream, (int)dataBytes);
         if (raw.Length < dataBytes) throw new EngineException($"{name}: truncated .npy data ({raw.Length} of {dataBytes} bytes)");
         var data = new float[elements];
-        for (long i = 0; i < elements; i++)
-        {
-            var b = raw.AsSpan((int)(i * itemSize), itemSize);
-            data[i] = itemSize == 4
-                ? (bigEndian ? BinaryPrimitives.ReadSingleBigEndian(b) : BinaryPrimitives.ReadSingleLittleEndian(b))
-                : (float)(bigEndian ? BinaryPrimitives.ReadDoubleBigEndian(b) : BinaryPrimitives.ReadDoubleLittleEndian(b));
-        }
+        for (long i = 0; i < elements; i++) data[i] = kind.Read(raw.AsSpan((int)(i * itemSize), itemSize));
+        byte[]? bytes = kind.Code == 'u' && itemSize == 1 && !fortranOrder ? raw : null; // pixel data keeps its byte form
         if (fortranOrder && shape.Length == 2) data = Transposed(data, shape[1], shape[0]);
         else if (fortranOrder && shape.Length > 2) throw new EngineException($"{name}: Fortran-order arrays of rank {shape.Length} are not supported");
-        return new NpyArray(shape, data);
+        return new NpyArray(shape, data) { Bytes = bytes };
     }
 
     static float[] Transposed(float[] data, int rows, int cols)

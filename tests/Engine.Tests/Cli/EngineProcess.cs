@@ -27,6 +27,9 @@ internal static class EngineProcess
 
     public static EngineRun Run(TimeSpan timeout, params string[] args) => Run(timeout, null, args);
 
+    /// <summary>Runs the engine with <paramref name="input"/> on its standard input (then closed).</summary>
+    public static EngineRun RunWithInput(string input, params string[] args) => Run(DefaultTimeout, null, args, input);
+
     /// <summary>
     /// Runs the engine and, once <paramref name="signalWhen"/> accepts the standard output so far, sends it
     /// <paramref name="signal"/> (a POSIX signal number, e.g. 2 SIGINT, 9 SIGKILL); then waits for it to end.
@@ -42,7 +45,7 @@ internal static class EngineProcess
     [System.Runtime.InteropServices.DllImport("libc", SetLastError = true)]
     static extern int kill(int pid, int signal);
 
-    static EngineRun Run(TimeSpan timeout, Action<Process, Func<string>>? whileRunning, string[] args)
+    static EngineRun Run(TimeSpan timeout, Action<Process, Func<string>>? whileRunning, string[] args, string? input = null)
     {
         Assert.True(File.Exists(EngineDll), $"{EngineDll} not found next to the test assembly");
         var start = new ProcessStartInfo(DotnetHost())
@@ -60,6 +63,7 @@ internal static class EngineProcess
         start.Environment["DOTNET_NOLOGO"] = "1";
 
         using var process = Process.Start(start) ?? throw new InvalidOperationException("could not start dotnet");
+        if (input is not null) process.StandardInput.Write(input);
         process.StandardInput.Close();
         var stdoutSoFar = new System.Text.StringBuilder();
         process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (stdoutSoFar) stdoutSoFar.Append(e.Data).Append('\n'); };

@@ -29,7 +29,7 @@ public class GemmEpilogueTests
     static readonly (int M, int N, int K)[] Shapes =
     [
         (32, 128, 784), (32, 10, 128), (784, 128, 32), (128, 10, 32), (1, 1, 1), (7, 33, 5), (37, 64, 48), (9, 16, 31),
-        (13, 97, 300), (40, 40, 1100), (5, 9, 0),
+        (13, 97, 300), (40, 40, 1100), (5, 9, 0), (3, 600, 784),
     ];
 
     static IEnumerable<(Transpose TA, Transpose TB, int M, int N, int K, int Pad)> Cases() =>

@@ -43,8 +43,8 @@ public class GemmPlanTests
     public void The_zen4_host_gets_the_block_sizes_measured_there()
     {
         // perf-results/2026-11-25-simd: KC 1024, MC 48, NC 2048 measured best for AVX-512 on Zen 4 (2 threads).
-        Assert.Equal(new BlockSizes(8, 32, 1024, 48, 2048), BlockSizes.Derive(8, 32, Zen4, 2));
-        Assert.Equal(new BlockSizes(8, 32, 1024, 48, 2048), BlockSizes.Derive(8, 32, Zen5, 2));
+        Assert.Equal(new BlockSizes(8, 32, 1024, 48, 2048) { L2 = Zen4.L2 }, BlockSizes.Derive(8, 32, Zen4, 2));
+        Assert.Equal(new BlockSizes(8, 32, 1024, 48, 2048) { L2 = Zen5.L2 }, BlockSizes.Derive(8, 32, Zen5, 2));
         // The Xeon's 2 MiB L2 holds a taller A block.
         Assert.Equal(136, BlockSizes.Derive(8, 32, Xeon, 2).MC);
     }
@@ -78,7 +78,7 @@ public class GemmPlanTests
     }
 
     public static IEnumerable<object[]> Shapes() =>
-        from shape in new[] { (1, 1, 1), (32, 128, 784), (784, 128, 32), (32, 784, 128), (128, 10, 32), (2048, 2048, 2048), (7, 4133, 9), (300, 5, 600) }
+        from shape in new[] { (1, 1, 1), (1, 512, 784), (3, 128, 784), (32, 128, 784), (784, 128, 32), (32, 784, 128), (128, 10, 32), (2048, 2048, 2048), (7, 4133, 9), (300, 5, 600) }
         from threads in new[] { 1, 2, 3, 8 }
         from transB in new[] { false, true }
         select new object[] { shape.Item1, shape.Item2, shape.Item3, threads, transB };
@@ -90,7 +90,8 @@ public class GemmPlanTests
         var blocks = BlockSizes.Derive(8, 32, Zen4, threads);
         var plan = GemmPlan.For(blocks, m, n, k, transB, threads, narrowWidth: 16);
         Assert.InRange(plan.Parts, 1, threads);
-        if (2L * m * n * k < GemmPlan.MinFlopsPerThread) Assert.Equal(1, plan.Parts);
+        if (2L * m * n * k < GemmPlan.MinFlopsPerThread && !(plan.RowByRow && GemmPlan.RowByRowSplits(blocks, n, k))) Assert.Equal(1, plan.Parts);
+        if (plan.RowByRow && GemmPlan.RowByRowSplits(blocks, n, k)) Assert.Equal(Math.Min(threads, (n + blocks.NR - 1) / blocks.NR), plan.Parts);
         if (plan.Narrow) Assert.True(n <= 16 && !transB);
         var covered = new int[m, n];
         for (int p = 0; p < plan.Parts; p++)
@@ -120,7 +121,7 @@ public class GemmPlanTests
         var blocks = derived with { KC = kc, MC = mcTiles * derived.MR, NC = ncTiles * derived.NR };
         using var simd = new SimdKernels(isa, threads, blocks);
         var rng = new SplitMix64((ulong)(kc * 131 + mcTiles * 17 + ncTiles + threads * 7));
-        foreach (var (m, n, k) in new[] { (1, 1, 1), (13, 37, 29), (61, 127, 200), (32, 128, 100), (100, 10, 33), (9, 70, 0) })
+        foreach (var (m, n, k) in new[] { (1, 1, 1), (13, 37, 29), (61, 127, 200), (32, 128, 100), (100, 10, 33), (9, 70, 0), (3, 600, 784) })
         foreach (var ta in new[] { Transpose.No, Transpose.Yes })
         foreach (var tb in new[] { Transpose.No, Transpose.Yes })
         foreach (bool accumulate in new[] { false, true })
