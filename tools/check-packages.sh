@@ -6,7 +6,7 @@
 #   - the library: a fresh `dotnet new console` project referencing Engine.Core from out/nuget runs the
 #     package README's example (train, evaluate, predict, save, reload on the reference backend);
 #   - the R package: R CMD INSTALL into a temporary library, then the write-up's network (784-128-10 tanh on
-#     the bundled digits, >= 93 % test accuracy).
+#     the bundled digits, >= 93 % test accuracy), and R CMD check --no-manual without ERROR or WARNING.
 # Ends with "package checks: N checks, M failed"; exits 1 if any failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -82,6 +82,11 @@ if command -v R >/dev/null; then
   status=$?
   acc=$(echo "$out" | sed -n 's/^test accuracy \([0-9.]*\) %/\1/p')
   [ "$status" = 0 ] && [ -n "$acc" ]; result $? "R: the write-up's 784-128-10 tanh network, 30 epochs: test accuracy ${acc:-none} % (needs 93 %)" "$out"
+  # R CMD check on the tarball itself: an ERROR or WARNING fails (the one expected NOTE is the shipped libengine.so).
+  out=$(cd "$work" && _R_CHECK_FORCE_SUGGESTS_=false R CMD check --no-manual -o "$work" "$root/out/r/enginenn_$version.tar.gz" 2>&1)
+  status=$(echo "$out" | grep -E '^Status:' || echo "Status: no result")
+  echo "$out" | grep -E '^\* checking .*(NOTE|WARNING|ERROR)$' | sed 's/^/  /'
+  ! echo "$status" | grep -qE 'ERROR|WARNING|no result'; result $? "R CMD check --no-manual: ${status#Status: }" "$out"
   out=$(cd "$empty" && R_LIBS="$rlib" Rscript -e 'cat(enginenn::engine_version(), as.character(packageVersion("enginenn")))' 2>&1)
   [ "$out" = "$version $version" ]; result $? "R: engine_version() and the package version are $version (got: $out)"
 else
