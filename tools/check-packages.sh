@@ -2,7 +2,7 @@
 # Checks the artifacts of tools/package.sh as a user meets them, from out/ only (no checkout paths at run
 # time, every program started in an empty directory):
 #   - the dotnet tool: installed with `dotnet tool install --tool-path` into an empty directory, prints the
-#     version, trains one epoch on the bundled digits it carries;
+#     version, trains one epoch on the bundled digits it carries, and draws a report (SkiaSharp's native library);
 #   - the library: a fresh `dotnet new console` project referencing Engine.Core from out/nuget runs the
 #     package README's example (train, evaluate, predict, save, reload on the reference backend);
 #   - the R package: R CMD INSTALL into a temporary library, then the write-up's network (784-128-10 tanh on
@@ -50,6 +50,12 @@ out=$(cd "$empty" && "$tool/engine" train --epochs 1 --threads 2 2>&1); status=$
 acc=$(echo "$out" | grep -oE '^test set \(2000 examples\): accuracy [0-9.]+' | grep -oE '[0-9.]+$')
 [ "$status" = 0 ] && [ -n "$acc" ]; result $? "engine train --epochs 1 in an empty directory (bundled digits): test accuracy ${acc:-none} %" "$out"
 [ -z "$(ls -A "$empty")" ]; result $? "training without --out leaves the working directory empty"
+# The report draws its plots with SkiaSharp: its native library must have come with the tool.
+out=$(cd "$work" && "$tool/engine" train --epochs 1 --hidden 32 --out "$work/m.model" >/dev/null 2>&1 \
+      && "$tool/engine" report --model "$work/m.model" --out "$work/report" 2>&1)
+status=$?; pngs=$(ls "$work/report/"*.png 2>/dev/null | wc -l)
+[ "$status" = 0 ] && [ -f "$work/report/report.html" ] && [ "$pngs" -gt 0 ]
+result $? "engine report draws its plots with the tool's SkiaSharp ($pngs PNG files)" "$out"
 
 # 2. The library from a fresh console project.
 app="$work/app"
