@@ -12,7 +12,6 @@
  * error is raised while the engine is running (the epoch callback only prints), so R's longjmp never
  * crosses the native library's frames.
  */
-#include <math.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -58,19 +57,26 @@ static const char *string_arg(SEXP s, const char *name) {
     return CHAR(STRING_ELT(s, 0));
 }
 
-/* x: a rows x cols R matrix (double or integer, column-major) -> rows*cols row-major floats, one pass. */
+/* x: a rows x cols R matrix (double or integer, column-major) -> rows*cols row-major floats, one pass.
+   A missing value (NA, NaN) is an error naming its place: the engine would only see NaN and report the
+   training as diverged. */
 static const float *row_major_floats(SEXP x, int64_t rows, int32_t cols) {
     float *f = (float *)R_alloc((size_t)(rows * cols > 0 ? rows * cols : 1), sizeof(float));
     if (TYPEOF(x) == REALSXP) {
         const double *v = REAL(x);
         for (int64_t i = 0; i < rows; i++)
-            for (int32_t j = 0; j < cols; j++) f[i * cols + j] = (float)v[(int64_t)j * rows + i];
+            for (int32_t j = 0; j < cols; j++) {
+                double value = v[(int64_t)j * rows + i];
+                if (ISNAN(value)) Rf_error("engine: x[%lld, %d] is missing (NA or NaN)", (long long)i + 1, j + 1);
+                f[i * cols + j] = (float)value;
+            }
     } else if (TYPEOF(x) == INTSXP) {
         const int *v = INTEGER(x);
         for (int64_t i = 0; i < rows; i++)
             for (int32_t j = 0; j < cols; j++) {
                 int value = v[(int64_t)j * rows + i];
-                f[i * cols + j] = value == NA_INTEGER ? NAN : (float)value;
+                if (value == NA_INTEGER) Rf_error("engine: x[%lld, %d] is missing (NA)", (long long)i + 1, j + 1);
+                f[i * cols + j] = (float)value;
             }
     } else {
         Rf_error("engine: x must be a numeric matrix");
