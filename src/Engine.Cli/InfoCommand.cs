@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Numerics;
+using System.Reflection;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
@@ -16,7 +17,9 @@ static class InfoCommand
         command.SetAction(_ =>
         {
             var o = Console.Out;
-            o.WriteLine($"engine       {typeof(IKernels).Assembly.GetName().Version}");
+            // The library's informational version ("0.5.0", plus "+commit" when built from git): the same string
+            // `engine --version` prints for engine.dll, since both take <Version> from Directory.Build.props.
+            o.WriteLine($"engine       {typeof(IKernels).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion}");
             o.WriteLine($".NET         {RuntimeInformation.FrameworkDescription} on {RuntimeInformation.OSDescription} ({RuntimeInformation.ProcessArchitecture})");
             o.WriteLine($"cpu          {CpuModel()}");
             o.WriteLine($"cores        {Environment.ProcessorCount} (default --threads)");

@@ -14,18 +14,33 @@ public static class DataSource
     /// <summary>The data path that means CSV read from standard input.</summary>
     public const string StandardInput = "-";
 
-    /// <summary>The bundled MNIST-10k directory, found next to the executable or above the working directory.</summary>
-    public static string BundledDirectory()
+    /// <summary>
+    /// The bundled MNIST-10k directory. Looked for first next to the application (<c>data/mnist-10k</c> under
+    /// <see cref="AppContext.BaseDirectory"/>, where the Engine.Core package and the <c>engine</c> tool put it),
+    /// then in a checkout of the repository: in each directory above the application, then in the working
+    /// directory and each directory above it.
+    /// </summary>
+    /// <exception cref="EngineException">No directory holding the bundled training images was found.</exception>
+    public static string BundledDirectory() =>
+        FindBundled(AppContext.BaseDirectory, Directory.GetCurrentDirectory())
+        ?? throw EngineException.ForParameter("data", "was not given and the bundled data set data/mnist-10k was not found; give a directory of IDX files or a CSV file");
+
+    /// <summary>
+    /// The first <c>data/mnist-10k</c> holding the training images, in the order of <see cref="BundledDirectory"/>:
+    /// <paramref name="applicationDirectory"/> and its parents, then <paramref name="workingDirectory"/> and its parents.
+    /// </summary>
+    internal static string? FindBundled(string applicationDirectory, string workingDirectory)
     {
-        foreach (string start in new[] { AppContext.BaseDirectory, Directory.GetCurrentDirectory() })
+        foreach (string start in new[] { applicationDirectory, workingDirectory })
         {
             for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
             {
                 string candidate = Path.Combine(dir.FullName, "data", "mnist-10k");
-                if (Directory.Exists(candidate)) return candidate;
+                // An empty or partial data/mnist-10k (say, a user's own folder of that name) is passed over.
+                if (FindIdx(candidate, "train-images-idx3-ubyte") is not null) return candidate;
             }
         }
-        throw EngineException.ForParameter("data", "was not given and the bundled data set data/mnist-10k was not found; give a directory of IDX files or a CSV file");
+        return null;
     }
 
     /// <summary>

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# The release command: builds every artifact from a clean checkout into out/.
+#   out/nuget/       Engine.Core.<v>.nupkg (library) + .snupkg (symbols), Engine.Cli.<v>.nupkg (dotnet tool `engine`)
+#   out/native/      libengine.so published with NativeAOT (what the R package embeds)
+#   out/native-pkg/  the C tarball (tools/package-native.sh, when present)
+#   out/python/      the Python wheel (tools/package-python.sh, when present)
+#   out/r/           enginenn_<v>.tar.gz, the R source package (tools/package-r.sh)
+# Every version comes from <Version> in Directory.Build.props. Check the artifacts with tools/check-packages.sh.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+version=$(sed -n 's|.*<Version>\(.*\)</Version>.*|\1|p' Directory.Build.props)
+echo "packaging engine $version"
+
+rm -rf out/nuget out/native out/r   # the folders this script owns; the helper scripts clean their own
+dotnet pack src/Engine -c Release -o out/nuget -nologo -v quiet
+dotnet pack src/Engine.Cli -c Release -o out/nuget -nologo -v quiet
+dotnet publish src/Engine.Native -c Release -r linux-x64 -o out/native -nologo -v quiet
+
+for part in native:out/native-pkg python:out/python; do
+  name=${part%%:*} dir=${part#*:}
+  if [ -f "tools/package-$name.sh" ]; then
+    bash "tools/package-$name.sh" "$dir"
+  else
+    echo "note: tools/package-$name.sh is absent: no $name package built"
+  fi
+done
+if command -v R >/dev/null; then
+  ENGINE_NATIVE_DIR=out/native bash tools/package-r.sh out/r >/dev/null
+else
+  echo "note: R is not installed: no R package built"
+fi
+
+echo "artifacts:"
+for dir in out/nuget out/native-pkg out/python out/r; do
+  [ -d "$dir" ] && find "$dir" -maxdepth 1 -type f ! -name '*.log' -printf '  %p  %s bytes\n' | sort
+done
