@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
+using Engine.Cli.Reporting;
 using Engine.Data;
 using Engine.Kernels;
 using Engine.Nn;
@@ -27,7 +28,7 @@ static class BenchCommand
         };
         var threads = CommonOptions.Threads();
         var isa = CommonOptions.Isa();
-        var json = new Option<bool>("--json") { Description = "Print a JSON array of { m, n, k, threads, backend, gflops } (median GFLOP/s) and nothing else" };
+        var json = new Option<bool>("--json") { Description = "Print JSON and nothing else: schema version, provenance, and results [{ m, n, k, threads, backend, gflops }] (median GFLOP/s)" };
         var backend = new Option<string>("--backend") { Description = "simd, reference or both", DefaultValueFactory = _ => "both" };
         var command = new Command("bench", "Measure GEMM GFLOP/s (vs this machine's FMA peak) and training throughput") { gemm, threads, isa, backend, json };
         command.SetAction(p =>
@@ -70,7 +71,9 @@ static class BenchCommand
             if (asJson)
             {
                 using var w = new Utf8JsonWriter(Console.OpenStandardOutput(), new JsonWriterOptions { Indented = true });
-                w.WriteStartArray();
+                w.WriteStartObject();
+                Provenance.Write(w, new Provenance.Source(string.Join(",", backends), t, chosenIsa, []));
+                w.WriteStartArray("results");
                 foreach (var r in results)
                 {
                     w.WriteStartObject();
@@ -80,6 +83,7 @@ static class BenchCommand
                     w.WriteEndObject();
                 }
                 w.WriteEndArray();
+                w.WriteEndObject();
                 w.Flush();
                 Console.Out.WriteLine();
                 return ExitCodes.Success;

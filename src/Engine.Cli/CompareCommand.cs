@@ -1,5 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
+using System.Text.Json;
+using Engine.Cli.Reporting;
 using Engine.Data;
 using Engine.Kernels;
 using Engine.Training;
@@ -24,9 +26,10 @@ static class CompareCommand
         var seed = new Option<ulong>("--seed") { DefaultValueFactory = _ => 0UL, Description = "Seed for weights and shuffling" };
         var backends = new Option<string>("--backends") { DefaultValueFactory = _ => "simd,reference", Description = "Backends to run, comma-separated" };
         var threads = new Option<string>("--threads") { DefaultValueFactory = _ => "1,2", Description = "Thread counts for simd, comma-separated (reference always uses 1)" };
+        var json = new Option<bool>("--json") { Description = "Print JSON and nothing else: schema version, provenance, and one result per run" };
         var command = new Command("compare", "Train one configuration on each backend and thread count and compare time, accuracy and weights")
         {
-            data, test, hidden, activation, epochs, batch, l2, seed, backends, threads,
+            data, test, hidden, activation, epochs, batch, l2, seed, backends, threads, json,
         };
         var rates = new OptimizerOptions();
         foreach (var option in rates.All) command.Options.Add(option);
@@ -47,7 +50,9 @@ static class CompareCommand
             var (train, evaluation, evaluationName, dataPath) = TrainCommand.SelectData(p.GetValue(data), p.GetValue(test), null, options.Seed);
             InputScaling scaling = InputScaling.FitMax(train);
             int classes = Math.Max(2, Math.Max(train.ClassCountFromLabels(), evaluation.ClassCountFromLabels()));
-            var o = Console.Out;
+            bool asJson = p.GetValue(json);
+            var o = asJson ? TextWriter.Null : Console.Out;
+            var results = new List<(ComputeOptions Compute, double Seconds, double Accuracy, string Weights)>();
             o.WriteLine($"{dataPath}: {train.Count:N0} training, {evaluation.Count:N0} {evaluationName} examples; {train.Width}-{string.Join("-", widths.Append(classes))} {act.Name()}, " +
                         $"{options.Epochs} epochs, batch {options.BatchSize}, {options.Optimizer.Describe()}, lr {options.LearningRate.ToString(CultureInfo.InvariantCulture)}" +
                         $"{(options.Schedule.Kind == ScheduleKind.Constant ? "" : $" {options.Schedule.Describe()}")}, seed {options.Seed}");
@@ -69,9 +74,36 @@ static class CompareCommand
                     string same = first is null ? "(reference point)" : weights.AsSpan().SequenceEqual(first) ? "bit-identical" : "DIFFERENT";
                     first ??= weights;
                     o.WriteLine($"{compute.Backend,-10} {compute.Threads,7} {seconds,9:F3} {train.Count / seconds,11:N0} {accuracy,8:P2}  {same}");
+                    results.Add((compute, seconds, accuracy, same));
                 }
             }
             finally { Directory.Delete(scratch, recursive: true); }
+            if (asJson)
+            {
+                using var w = new Utf8JsonWriter(Console.OpenStandardOutput(), new JsonWriterOptions { Indented = true });
+                w.WriteStartObject();
+                var sources = new List<(string, string)> { ("train", dataPath) };
+                if (p.GetValue(test) is { } testPath) sources.Add(("evaluation", testPath));
+                string network = $"{train.Width}-{string.Join("-", widths.Append(classes))} {act.Name()}";
+                Provenance.Write(w, new Provenance.Source(string.Join(",", runs.Select(r => r.Backend).Distinct()), runs.Max(r => r.Threads), null, sources,
+                                                          new Provenance.Run(network, scaling.Describe(), options, null)));
+                w.WriteStartArray("runs");
+                foreach (var (compute, seconds, accuracy, weights) in results)
+                {
+                    w.WriteStartObject();
+                    w.WriteString("backend", compute.Backend);
+                    w.WriteNumber("threads", compute.Threads);
+                    w.WriteNumber("secondsPerEpoch", seconds);
+                    w.WriteNumber("samplesPerSecond", train.Count / seconds);
+                    w.WriteNumber("accuracy", accuracy);
+                    w.WriteString("weights", weights);
+                    w.WriteEndObject();
+                }
+                w.WriteEndArray();
+                w.WriteEndObject();
+                w.Flush();
+                Console.Out.WriteLine();
+            }
             return ExitCodes.Success;
         });
         return command;

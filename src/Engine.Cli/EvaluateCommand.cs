@@ -1,3 +1,4 @@
+using Engine.Cli.Reporting;
 using Engine.Kernels;
 using System.CommandLine;
 using Engine.Data;
@@ -38,7 +39,8 @@ static class EvaluateCommand
             Reports.PrintEvaluation(Console.Out, result, $"{dataset.Source} ({dataset.Count} examples)");
             if (metricsPath is not null)
             {
-                Reports.WriteMetricsJson(metricsPath, result, [], loaded.Backend, p.GetValue(threads), seed: null);
+                var sources = new List<(string, string)> { ("evaluation", dataPath), ("model", p.GetValue(model)!) };
+                Reports.WriteMetricsJson(metricsPath, result, [], new Provenance.Source(loaded.Backend, p.GetValue(threads), compute.Isa, sources), seed: null);
                 Console.Out.WriteLine($"metrics written to {metricsPath}");
             }
             return ExitCodes.Success;

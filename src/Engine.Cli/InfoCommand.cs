@@ -4,6 +4,8 @@ using System.Reflection;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
+using System.Text.Json;
+using Engine.Cli.Reporting;
 using Engine.Kernels;
 
 namespace Engine.Cli;
@@ -13,10 +15,28 @@ static class InfoCommand
 {
     public static Command Create()
     {
-        var command = new Command("info", "Show CPU features, vector widths, backends, threads and .NET version");
-        command.SetAction(_ =>
+        var json = new Option<bool>("--json") { Description = "Print the same as JSON (schema version, provenance, instruction-set paths) and nothing else" };
+        var command = new Command("info", "Show CPU features, vector widths, backends, threads and .NET version") { json };
+        command.SetAction(p =>
         {
             var o = Console.Out;
+            if (p.GetValue(json))
+            {
+                using var w = new Utf8JsonWriter(Console.OpenStandardOutput(), new JsonWriterOptions { Indented = true });
+                w.WriteStartObject();
+                Provenance.Write(w, new Provenance.Source(Backends.Default, Environment.ProcessorCount, null, []));
+                w.WriteStartObject("isaPaths");
+                foreach (var i in Enum.GetValues<InstructionSet>()) w.WriteBoolean(i.Name(), InstructionSets.IsSupported(i));
+                w.WriteEndObject();
+                w.WriteNumber("vectorFloatCount", Vector<float>.Count);
+                w.WriteStartArray("backends");
+                foreach (string name in Backends.Names) w.WriteStringValue(name);
+                w.WriteEndArray();
+                w.WriteEndObject();
+                w.Flush();
+                o.WriteLine();
+                return ExitCodes.Success;
+            }
             // The library's informational version ("0.5.0", plus "+commit" when built from git): the same string
             // `engine --version` prints for engine.dll, since both take <Version> from Directory.Build.props.
             o.WriteLine($"engine       {typeof(IKernels).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion}");
@@ -37,7 +57,7 @@ static class InfoCommand
         return command;
     }
 
-    static string CpuModel()
+    internal static string CpuModel()
     {
         try
         {

@@ -32,7 +32,7 @@ static class PredictCommand
         };
         var json = new Option<bool>("--json")
         {
-            Description = "With --image: print { \"predicted\": k, \"probabilities\": [...] } (an array of them, each with \"image\", for several pictures)",
+            Description = "With --image: print { \"predicted\": k, \"probabilities\": [...] } (an array of them, each with \"image\", for several pictures); with --data: JSON lines, one { index, predicted, probabilities, label } per example",
         };
         var savePreprocessed = new Option<string?>("--save-preprocessed")
         {
@@ -52,7 +52,6 @@ static class PredictCommand
             if (images.Length > 0 || p.GetResult(image) is not null)
                 return PredictImages(p.GetValue(model)!, images, p.GetValue(data), p.GetValue(output), p.GetValue(json),
                                      p.GetValue(savePreprocessed), compute);
-            if (p.GetValue(json)) throw new UsageException("--json applies to --image (predictions for --data are CSV)");
             if (p.GetValue(savePreprocessed) is not null) throw new UsageException("--save-preprocessed applies to --image");
             string? outPath = p.GetValue(output);
             TrainCommand.RequireWritableDirectory(outPath, "--out");
@@ -61,23 +60,48 @@ static class PredictCommand
             float[] probabilities = loaded.PredictProbabilities(dataset);
             int k = loaded.ClassCount;
 
-            var csv = new StringBuilder();
-            csv.Append("index,predicted");
-            for (int c = 0; c < k; c++) csv.Append(",p").Append(c);
-            if (dataset.HasLabels) csv.Append(",label");
-            csv.Append('\n');
-            for (int i = 0; i < dataset.Count; i++)
+            var text = new StringBuilder();
+            if (p.GetValue(json))
             {
-                var row = probabilities.AsSpan(i * k, k);
-                csv.Append(i).Append(',').Append(Classifier.ArgMax(row));
-                foreach (float v in row) csv.Append(',').Append(v.ToString(CultureInfo.InvariantCulture));
-                if (dataset.HasLabels) csv.Append(',').Append(dataset.Labels![i]);
-                csv.Append('\n');
+                // JSON lines: one object per example, probabilities written as the float32 they are.
+                var buffer = new MemoryStream();
+                for (int i = 0; i < dataset.Count; i++)
+                {
+                    var row = probabilities.AsSpan(i * k, k);
+                    using (var w = new Utf8JsonWriter(buffer))
+                    {
+                        w.WriteStartObject();
+                        w.WriteNumber("index", i);
+                        w.WriteNumber("predicted", Classifier.ArgMax(row));
+                        w.WriteStartArray("probabilities");
+                        foreach (float v in row) w.WriteNumberValue(v);
+                        w.WriteEndArray();
+                        if (dataset.HasLabels) w.WriteNumber("label", dataset.Labels![i]);
+                        w.WriteEndObject();
+                    }
+                    buffer.WriteByte((byte)'\n');
+                }
+                text.Append(Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length));
             }
-            if (outPath is null) Console.Out.Write(csv);
             else
             {
-                AtomicFile.Write(outPath, s => s.Write(Encoding.UTF8.GetBytes(csv.ToString())));
+                text.Append("index,predicted");
+                for (int c = 0; c < k; c++) text.Append(",p").Append(c);
+                if (dataset.HasLabels) text.Append(",label");
+                text.Append('\n');
+                for (int i = 0; i < dataset.Count; i++)
+                {
+                    var row = probabilities.AsSpan(i * k, k);
+                    text.Append(i).Append(',').Append(Classifier.ArgMax(row));
+                    foreach (float v in row) text.Append(',').Append(v.ToString(CultureInfo.InvariantCulture));
+                    if (dataset.HasLabels) text.Append(',').Append(dataset.Labels![i]);
+                    text.Append('\n');
+                }
+            }
+            if (outPath is null) Console.Out.Write(text);
+            else
+            {
+                AtomicFile.Write(outPath, s => s.Write(Encoding.UTF8.GetBytes(text.ToString())));
                 Console.Error.WriteLine($"{dataset.Count} predictions written to {outPath}");
             }
             return ExitCodes.Success;

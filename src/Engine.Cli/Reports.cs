@@ -1,3 +1,4 @@
+using Engine.Cli.Reporting;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
@@ -50,13 +51,17 @@ static class Reports
         }
     }
 
-    /// <summary>Writes the metrics JSON of the design: accuracy, loss, samples, classes, confusion, epochs, backend, threads, seed.</summary>
-    public static void WriteMetricsJson(string path, EvaluationResult e, IReadOnlyList<EpochReport> epochs, string backend, int threads, ulong? seed)
+    /// <summary>
+    /// Writes the metrics JSON: schema version and provenance (<see cref="Provenance"/>), then accuracy, loss, samples,
+    /// classes, confusion, epochs, backend, threads, seed.
+    /// </summary>
+    public static void WriteMetricsJson(string path, EvaluationResult e, IReadOnlyList<EpochReport> epochs, Provenance.Source source, ulong? seed)
     {
         AtomicFile.Write(path, stream =>
         {
             using var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true });
             w.WriteStartObject();
+            Provenance.Write(w, source);
             Number(w, "accuracy", e.Accuracy);
             Number(w, "loss", e.Loss);
             w.WriteNumber("samples", e.Samples);
@@ -87,15 +92,15 @@ static class Reports
                 w.WriteNumber("epoch", r.Epoch);
                 Number(w, "trainLoss", r.TrainLoss);
                 Number(w, "trainAccuracy", r.TrainAccuracy);
-                Number(w, "learningRate", r.LearningRate);
+                w.WriteNumber("learningRate", r.LearningRate); // the float32 it is
                 if (r.TestAccuracy is double acc) Number(w, "testAccuracy", acc);
                 if (r.TestLoss is double loss) Number(w, "testLoss", loss);
                 Number(w, "seconds", r.Seconds);
                 w.WriteEndObject();
             }
             w.WriteEndArray();
-            w.WriteString("backend", backend);
-            w.WriteNumber("threads", threads);
+            w.WriteString("backend", source.Backend);
+            w.WriteNumber("threads", source.Threads);
             if (seed is ulong s) w.WriteNumber("seed", s);
             else w.WriteNull("seed");
             w.WriteEndObject();

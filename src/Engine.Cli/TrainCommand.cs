@@ -201,6 +201,15 @@ static class TrainCommand
         o.WriteLine($"early stopping: {why}kept the weights of epoch {best.Epoch} ({watchedName} loss {best.TestLoss!.Value.ToString("0.0000", CultureInfo.InvariantCulture)})");
     }
 
+    /// <summary>The files a run read and its settings, for the metrics JSON and the report.</summary>
+    static Provenance.Source ProvenanceOf(Settings s, RunData data, Classifier model)
+    {
+        var sources = new List<(string, string)> { ("train", data.DataPath) };
+        if (s.TestPath is not null) sources.Add(("evaluation", s.TestPath));
+        if (s.InitPath is not null) sources.Add(("initial weights", s.InitPath));
+        return new Provenance.Source(model.Backend, s.Threads, s.Compute.Isa, sources, new Provenance.Run(model.Describe(), model.Scaling.Describe(), s.Options, s.InitPath));
+    }
+
     static void WriteOutputs(TextWriter o, Settings s, RunData data, Classifier model, IReadOnlyList<EpochReport> epochs, EvaluationResult result)
     {
         if (s.OutPath is not null) { model.Save(s.OutPath); o.WriteLine($"\nmodel saved to {s.OutPath}"); }
@@ -208,13 +217,14 @@ static class TrainCommand
         if (s.ReportDir is not null)
         {
             var settings = ReportSettings.ForTraining(model, s.Options, data.DataPath, data.Train, data.Evaluation, data.EvaluationName, s.InitPath, s.Threads);
+            settings.AddRange(Provenance.Rows(ProvenanceOf(s, data, model)));
             var run = new RunReport("engine train", settings, epochs, result, $"{data.EvaluationName} set ({data.Evaluation.Count:N0} examples)", data.Evaluation,
                                     model.PredictProbabilities(data.Evaluation), model.ClassCount, data.WatchedName);
             o.WriteLine($"report written to {HtmlReport.Write(s.ReportDir, run)}");
         }
         if (s.MetricsPath is not null)
         {
-            Reports.WriteMetricsJson(s.MetricsPath, result, epochs, model.Backend, s.Threads, s.Options.Seed);
+            Reports.WriteMetricsJson(s.MetricsPath, result, epochs, ProvenanceOf(s, data, model), s.Options.Seed);
             o.WriteLine($"metrics written to {s.MetricsPath}");
         }
     }

@@ -213,12 +213,12 @@ public sealed class PredictImageTests(ITestOutputHelper output) : IDisposable
         Assert.Equal("", run.Stdout);
     }
 
+    // --json without --image is no longer one: it prints JSON lines for --data (issue 15; ProvenanceTests).
     [Theory]
-    [InlineData("--json")]
     [InlineData("--save-preprocessed")]
     public void Image_options_without_image_are_usage_errors(string option)
     {
-        string[] args = option == "--json" ? ["predict", "--model", ModelPath, "--json"] : ["predict", "--model", ModelPath, option, _dir.File("x.pgm")];
+        string[] args = ["predict", "--model", ModelPath, option, _dir.File("x.pgm")];
         CliTests.AssertFailsCleanly(EngineProcess.Run(args), Usage, option);
     }
 }

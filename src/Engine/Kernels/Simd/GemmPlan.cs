@@ -10,9 +10,6 @@ namespace Engine.Kernels.Simd;
 /// </summary>
 internal readonly record struct BlockSizes(int MR, int NR, int KC, int MC, int NC)
 {
-    /// <summary>The L2 size these blocks were derived for (bytes; 0 when not derived from caches).</summary>
-    public long L2 { get; init; }
-
     /// <summary>Overrides the derived KC, MC and/or NC for experiments, e.g. <c>kc=256,mc=144</c> (results stay bit-identical).</summary>
     public const string EnvironmentVariable = "ENGINE_GEMM_BLOCKS";
 
@@ -51,7 +48,7 @@ internal readonly record struct BlockSizes(int MR, int NR, int KC, int MC, int N
         long mc = Math.Max(mr, (caches.L2 / 3 / (kc * floatBytes) - nr) / mr * mr);
         long lastLevelShare = caches.L3 > 0 ? caches.L3 / 2 / Math.Max(1, threads) : caches.L2 / 2;
         long nc = Math.Clamp(Math.Min(lastLevelShare, MaxPackedB) / (kc * floatBytes) / nr * nr, 4L * nr, 1 << 16);
-        return new BlockSizes(mr, nr, (int)kc, (int)mc, (int)nc) { L2 = caches.L2 };
+        return new BlockSizes(mr, nr, (int)kc, (int)mc, (int)nc);
     }
 
     /// <summary>The sizes with those named in <paramref name="text"/> (<c>kc=256,mc=144,nc=2048</c>) replaced, rounded to their units.</summary>
@@ -103,10 +100,6 @@ internal readonly record struct GemmPlan(BlockSizes Blocks, int Parts, bool Spli
         bool rowByRow = !narrow && m < blocks.MR && !transB;
         long flops = 2L * m * n * k;
         int parts = (int)Math.Clamp(flops / MinFlopsPerThread, 1, threads);
-        // The row kernel streams all of B once per call. A B larger than half of one core's L2 does not stay cached
-        // from call to call; split by columns, the threads stream it side by side and each keeps its part in its own
-        // L2 (one image through 784 → 512, Zen 5, 2 threads: ONNX Runtime 14.0 µs a call, the engine on one thread 34.3).
-        if (rowByRow && RowByRowSplits(blocks, n, k)) parts = threads;
         int columnTiles = (n + blocks.NR - 1) / blocks.NR, rowTiles = (m + blocks.MR - 1) / blocks.MR;
         // By columns whenever there are enough: each thread then packs only its own part of B (the big, reused operand)
         // and only A is packed twice (2048², 2 threads: 158 → 190 GFLOP/s). A weight step follows the same rule: its
@@ -117,9 +110,6 @@ internal readonly record struct GemmPlan(BlockSizes Blocks, int Parts, bool Spli
         parts = Math.Min(parts, splitColumns ? columnTiles : rowTiles);
         return new GemmPlan(blocks, parts, splitColumns, narrow, rowByRow);
     }
-
-    /// <summary>Whether a row-by-row product's B (k×n) is past half of L2 (1 MiB assumed when unknown), so threads split it.</summary>
-    public static bool RowByRowSplits(BlockSizes blocks, int n, int k) => 4L * k * n > (blocks.L2 > 0 ? blocks.L2 : 1L << 20) / 2;
 
     /// <summary>
     /// Part <paramref name="part"/>'s rows and columns of an m×n product. Split by columns, the boundaries between parts
