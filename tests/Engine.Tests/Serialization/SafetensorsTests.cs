@@ -104,7 +104,14 @@ public class SafetensorsTests
         yield return ["one class", File([("0.weight", "F32", [1, 2], F32(1, 2)), ("0.bias", "F32", [1], F32(0))]), "needs at least 2 classes"];
         yield return ["a NaN weight", File([("0.weight", "F32", [3, 2], F32(1, 2, float.NaN, 4, 5, 6)), ("0.bias", "F32", [3], b)]), "NaN or infinite"];
         yield return ["a negative dimension", File(good, headerOverride: "{\"0.weight\":{\"dtype\":\"F32\",\"shape\":[-3,2],\"data_offsets\":[0,24]},\"0.bias\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[24,36]}}"), "a dimension that is not a count"];
+        yield return ["a header that is not UTF-8 (a fuzzing find)", NotUtf8(File(good)), "is not UTF-8 text"];
         yield return ["no layers", File([("x", "F32", [3], b)]), "no '<layer>.weight' tensor"];
+
+        static byte[] NotUtf8(byte[] file)
+        {
+            file[10] = 0x93; // inside the first tensor's name: a lone continuation byte
+            return file;
+        }
 
         static byte[] Lengthen(byte[] file, ulong claimed)
         {
