@@ -39,7 +39,9 @@ rm -f "$pkg/src/"*.o "$pkg/src/"*.so
 mkdir -p "$pkg/inst/lib" "$pkg/inst/extdata/mnist-10k"
 cp src/Engine.Native/include/engine.h "$pkg/src/"
 cp "$lib" "$pkg/inst/lib/$libname"
-chmod 644 "$pkg/inst/lib/$libname"
+# libengine.so is the dispatcher: it loads the x86-64-v3 or -v4 build from its own directory, so they travel with it.
+for variant in "$native"/libengine-x86-64-v*.so; do [ -f "$variant" ] && cp "$variant" "$pkg/inst/lib/"; done
+chmod 644 "$pkg/inst/lib/"*.so*
 cp data/mnist-10k/*.gz "$pkg/inst/extdata/mnist-10k/"
 # -l:NAME links the exact file; $ORIGIN/../lib is enginenn/lib seen from the installed enginenn/libs/enginenn.so.
 cat > "$pkg/src/Makevars" <<MAKEVARS
