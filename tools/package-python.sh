@@ -9,7 +9,15 @@ mkdir -p "$1"
 out=$(cd "$1" && pwd)
 cd "$(dirname "$0")/.."
 [ -f out/native/libengine.so ] || dotnet publish src/Engine.Native -c Release -r linux-x64 -o out/native -nologo -v quiet
-python=${PYTHON:-python3}
+# $PYTHON, else the first python3 that has setuptools and wheel (Debian's /usr/bin/python3 with python3-wheel; a
+# pyenv python3 earlier on PATH may lack them).
+python=${PYTHON:-}
+if [ -z "$python" ]; then
+  for candidate in python3 /usr/bin/python3; do
+    if command -v "$candidate" >/dev/null && "$candidate" -c "import setuptools, wheel, pip" 2>/dev/null; then python=$candidate; break; fi
+  done
+  [ -n "$python" ] || { echo "tools/package-python.sh: no python3 with pip, setuptools and wheel (Debian: python3-pip python3-setuptools python3-wheel)" >&2; exit 1; }
+fi
 # Build from a copy: the source tree never holds a libengine.so that could shadow $ENGINE_LIB or go stale.
 stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
