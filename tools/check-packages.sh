@@ -6,7 +6,9 @@
 #   - the library: a fresh `dotnet new console` project referencing Engine.Core from out/nuget runs the
 #     package README's example (train, evaluate, predict, save, reload on the reference backend);
 #   - the R package: R CMD INSTALL into a temporary library, then the write-up's network (784-128-10 tanh on
-#     the bundled digits, >= 93 % test accuracy), and R CMD check --no-manual without ERROR or WARNING.
+#     the bundled digits, >= 93 % test accuracy), and R CMD check --no-manual without ERROR or WARNING;
+#   - the Python wheel: installed into a fresh venv, trains and passes scikit-learn's check_estimator;
+#   - the C tarball: a program built with pkg-config against the unpacked tree runs.
 # Ends with "package checks: N checks, M failed"; exits 1 if any failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -97,6 +99,29 @@ if command -v R >/dev/null; then
   [ "$out" = "$version $version" ]; result $? "R: engine_version() and the package version are $version (got: $out)"
 else
   result 1 "R is not installed: the R package was not checked"
+fi
+
+# 4. The Python wheel: a fresh venv (with the system's NumPy and scikit-learn), pip install of the wheel file alone,
+#    then, from an empty directory, training on uint8 and float64 arrays and check_estimator (bindings/python/wheel_check.py).
+wheel=$(ls "$root"/out/python/engine_nn-"$version"-*.whl 2>/dev/null | head -n 1)
+python=/usr/bin/python3; [ -x "$python" ] || python=python3
+if [ -n "$wheel" ]; then
+  out=$("$python" -m venv --system-site-packages "$work/venv" 2>&1 && "$work/venv/bin/python" -m pip install --no-deps --no-index -q "$wheel" 2>&1)
+  result $? "pip install $(basename "$wheel") into a fresh venv" "$out"
+  # On standard input, not by path: a script's own directory (the checkout) would come first on sys.path.
+  out=$(cd "$empty" && env -u ENGINE_LIB -u PYTHONPATH "$work/venv/bin/python" - < "$root/bindings/python/wheel_check.py" 2>&1)
+  echo "$out" | grep -q "^wheel ok $version"; result $? "the installed wheel trains on uint8 and float64 and passes check_estimator ($(echo "$out" | grep '^wheel ok' || echo failed))" "$out"
+else
+  result 1 "no engine_nn-$version wheel in out/python"
+fi
+
+# 5. The C tarball: unpacked, a program built with pkg-config --cflags --libs engine runs (and under qemu -cpu Haswell).
+tarball=$(ls "$root"/out/native-pkg/engine-native-"$version"-*.tar.gz 2>/dev/null | head -n 1)
+if [ -n "$tarball" ]; then
+  out=$(bash "$root/bindings/c/test-package.sh" "$tarball" 2>&1)
+  [[ "$out" =~ native\ package:\ ([0-9]+)\ checks,\ 0\ failed ]]; result $? "the C tarball through pkg-config: $(echo "$out" | grep '^native package' || echo failed)" "$out"
+else
+  result 1 "no engine-native-$version tarball in out/native-pkg"
 fi
 
 echo "package checks: $checks checks, $failed failed"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Checks the native tarball as a user gets it: unpacks tools/package-native.sh's output into an empty directory,
+# Checks the native tarball as a user gets it (the one given, else a fresh tools/package-native.sh build): unpacks it into an empty directory,
 # builds a small C program with `pkg-config --cflags --libs engine` and runs it. Prints "native package: N checks, M failed".
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -7,8 +7,13 @@ checks=0 failed=0
 check() { checks=$((checks + 1)); if [ "$1" = 0 ]; then echo "ok   $2"; else failed=$((failed + 1)); echo "FAIL $2"; fi; }
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-tarball=$(tools/package-native.sh "$work/dist" | tail -n 1)
-check $? "tools/package-native.sh built $(basename "${tarball:-nothing}")"
+if [ $# -ge 1 ]; then
+  tarball=$1   # an artifact of tools/package.sh (tools/check-packages.sh)
+  [ -f "$tarball" ]; check $? "the tarball $(basename "$tarball") exists"
+else
+  tarball=$(tools/package-native.sh "$work/dist" | tail -n 1)
+  check $? "tools/package-native.sh built $(basename "${tarball:-nothing}")"
+fi
 mkdir "$work/unpacked" && tar -xzf "$tarball" -C "$work/unpacked"
 root=$(echo "$work"/unpacked/engine-native-*)
 for f in lib/libengine.so.0 lib/libengine.so lib/libengine-x86-64-v3.so lib/libengine-x86-64-v4.so include/engine.h lib/pkgconfig/engine.pc; do

@@ -209,23 +209,7 @@ class SklearnTests(unittest.TestCase):
             EngineClassifier(activation="softsign").fit(x, y)
 
 
-WHEEL_CHECK = """
-import sys, numpy as np, engine_nn
-from engine_nn.sklearn import EngineClassifier
-from sklearn.utils.estimator_checks import check_estimator
-assert engine_nn.library_path().startswith(sys.prefix), engine_nn.library_path()
-rng = np.random.default_rng(0)
-y = np.arange(400) % 4
-images = rng.integers(0, 90, size=(400, 16), dtype=np.uint8)
-images[np.arange(400), y * 4] = 250
-for x in (images, images.astype(np.float64)):
-    with engine_nn.Model.create("16-12-4 relu", input_divisor=255, seed=2) as m:
-        m.train(x, y, epochs=30, batch_size=20, optimizer="adam", learning_rate=0.01)
-        accuracy = float((m.predict(x) == y).mean())
-        assert accuracy > 0.95, accuracy
-check_estimator(EngineClassifier())
-print("wheel ok", engine_nn.__version__, accuracy, engine_nn.instruction_set())
-"""
+WHEEL_CHECK = (REPO / "bindings" / "python" / "wheel_check.py").read_text()
 
 
 @unittest.skipIf(np is None or sklearn is None, "NumPy or scikit-learn is not installed (CI installs python3-sklearn)")
