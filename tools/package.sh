@@ -12,10 +12,15 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPE
 version=$(sed -n 's|.*<Version>\(.*\)</Version>.*|\1|p' Directory.Build.props)
 echo "packaging engine $version"
 
-rm -rf out/nuget out/native out/r   # the folders this script owns; the helper scripts clean their own
+rm -rf out/nuget out/r   # the folders this script owns; the helper scripts clean their own
 dotnet pack src/Engine -c Release -o out/nuget -nologo -v quiet
 dotnet pack src/Engine.Cli -c Release -o out/nuget -nologo -v quiet
-dotnet publish src/Engine.Native -c Release -r linux-x64 -o out/native -nologo -v quiet
+# ENGINE_REUSE_NATIVE=1 keeps an out/native that the caller has just published from this same checkout (CI does,
+# for the front-end tests); a release builds it afresh.
+if [ "${ENGINE_REUSE_NATIVE:-0}" != 1 ] || [ ! -f out/native/libengine.so ]; then
+  rm -rf out/native
+  dotnet publish src/Engine.Native -c Release -r linux-x64 -o out/native -nologo -v quiet
+fi
 
 for part in native:out/native-pkg python:out/python; do
   name=${part%%:*} dir=${part#*:}
