@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
-"""Runs the golden vectors (conformance/v1) through the C ABI: every GEMM case, all four transposes, with and
+"""Runs the golden vectors (conformance/v2) through the C ABI: every GEMM case, all four transposes, with and
 without accumulation, via engine_sgemm on 1 and 2 threads, compared BIT FOR BIT (the engine follows its own
 numerics contract, so exact_for_contract cases must match exactly). Needs NumPy to read the .npz files.
 
-    python3 bindings/python/check_conformance.py [conformance/v1]
+    python3 bindings/python/check_conformance.py [conformance/v2]
 
 The activation, softmax and training-step cases have no C ABI entry point of their own; the engine's xunit
 tests check them on both backends, and conformance/check_numpy.py shows how another implementation checks them.
@@ -53,5 +53,5 @@ def main(root):
 
 
 if __name__ == "__main__":
-    default = Path(__file__).resolve().parents[2] / "conformance" / "v1"
+    default = Path(__file__).resolve().parents[2] / "conformance" / "v2"
     sys.exit(main(sys.argv[1] if len(sys.argv) > 1 else str(default)))

@@ -177,7 +177,7 @@ class ConformanceTests(unittest.TestCase):
         except ImportError:
             self.skipTest("NumPy is not installed (CI installs python3-numpy)")
         import check_conformance
-        self.assertEqual(check_conformance.main(str(REPO / "conformance" / "v1")), 0)
+        self.assertEqual(check_conformance.main(str(REPO / "conformance" / "v2")), 0)
 
 
 if __name__ == "__main__":

@@ -32,7 +32,7 @@ public sealed class ConformanceCliTests : IDisposable
         Assert.True(run.ExitCode == 0, run.ToString());
         Assert.Equal("", run.Stderr);
         Assert.Contains("manifest.json", run.Stdout);
-        string committed = Path.Combine(RepoPaths.Root, "conformance", "v1");
+        string committed = Path.Combine(RepoPaths.Root, "conformance", "v2");
         string[] names = Directory.GetFiles(committed).Select(f => Path.GetFileName(f)!).Order(StringComparer.Ordinal).ToArray();
         Assert.Equal(names, Directory.GetFiles(target).Select(f => Path.GetFileName(f)!).Order(StringComparer.Ordinal).ToArray());
         foreach (string name in names)

@@ -13,7 +13,7 @@ using static Engine.Tests.Simd.SimdTestSupport;
 namespace Engine.Tests.Conformance;
 
 /// <summary>
-/// The committed golden vectors (conformance/v1): exporting again reproduces them byte for byte; every backend
+/// The committed golden vectors (conformance/v2): exporting again reproduces them byte for byte; every backend
 /// (reference, and simd on every instruction-set path this machine runs with 1 and 2 threads) reproduces every
 /// case bit for bit, driven by the manifest as an outside implementation would be; and the tolerances the
 /// manifest states for implementations that do not follow the contract admit an independent float64
@@ -21,7 +21,7 @@ namespace Engine.Tests.Conformance;
 /// </summary>
 public sealed class GoldenVectorTests : IDisposable
 {
-    static string CommittedDir => Path.Combine(RepoPaths.Root, "conformance", "v1");
+    static string CommittedDir => Path.Combine(RepoPaths.Root, "conformance", "v2");
 
     readonly ScratchDirectory _dir = new();
 
@@ -47,8 +47,8 @@ public sealed class GoldenVectorTests : IDisposable
             failures.Add($"{name}: {got.Length} bytes exported, {expected.Length} committed, first difference at byte {first}");
         }
         if (failures.Count > 0)
-            Assert.Fail("the export differs from conformance/v1 (if the change is intended, regenerate with "
-                + "'engine conformance export conformance/v1' and say why in the commit; on Windows, or with a C library whose logf "
+            Assert.Fail("the export differs from conformance/v2 (if the change is intended, regenerate with "
+                + "'engine conformance export conformance/v2' and say why in the commit; on Windows, or with a C library whose logf "
                 + "rounds differently, see conformance/README.md, 'Regenerating'):\n" + string.Join("\n", failures));
     }
 
@@ -78,7 +78,7 @@ public sealed class GoldenVectorTests : IDisposable
         Assert.Equal(GoldenVectors.Format, manifest.Root.GetProperty("format").GetString());
         Assert.Equal(GoldenVectors.Version, manifest.Root.GetProperty("version").GetInt32());
         long total = Directory.GetFiles(CommittedDir).Sum(f => new FileInfo(f).Length);
-        Assert.True(total < 600_000, $"conformance/v1 holds {total} bytes");
+        Assert.True(total < 600_000, $"conformance/v2 holds {total} bytes");
 
         foreach (var f in manifest.Root.GetProperty("files").EnumerateArray())
         {

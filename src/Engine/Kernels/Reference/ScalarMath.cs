@@ -16,13 +16,19 @@ internal static class ScalarMath
     // Clamping keeps n within [−150, 128]; beyond these, exp is 0 or +Inf in float anyway.
     const float ExpMin = -104f;
     const float ExpMax = 89f;
+    /// <summary>The largest float at or below ln 2^−126: below it e^x is subnormal, and exp gives +0.</summary>
+    public const float ExpFlushBelow = -87.3365478515625f;
 
     /// <summary>
-    /// e^x for float32. exp(±0) = 1, exp(−Inf) = 0, exp(+Inf) = +Inf, exp(NaN) = NaN; results that
-    /// underflow go through the subnormals to 0; x ≥ 88.73 gives +Inf.
+    /// e^x for float32. exp(±0) = 1, exp(−Inf) = 0, exp(+Inf) = +Inf, exp(NaN) = NaN; x ≥ 88.73 gives +Inf.
+    /// Results below the smallest normal float are +0 (x &lt; <see cref="ExpFlushBelow"/>, or a computed value below
+    /// 2^−126): producing a subnormal takes x86's slow path (sigmoid of saturated inputs ran 4.4× slower on Zen 5,
+    /// perf-results/2026-12-07-issue13), and a subnormal e^x is below every sum and quotient it enters in the engine
+    /// (softmax divides by a sum ≥ 1; sigmoid's 1 + e rounds to 1) by more than float's precision.
     /// </summary>
     public static float Exp(float x)
     {
+        if (x < ExpFlushBelow) return 0f;                        // the vector twin computes a harmless lane, then selects 0
         float clamped = MathF.Min(MathF.Max(x, ExpMin), ExpMax); // NaN stays NaN
         float n = MathF.Round(clamped * Log2E);                  // round half to even
         float r = MathF.FusedMultiplyAdd(-n, Ln2Head, clamped);
@@ -40,7 +46,8 @@ internal static class ScalarMath
         // result is subnormal (n down to −150); the second multiply rounds once.
         int ni = (int)n;                  // NaN converts to 0; p is NaN then anyway
         int half = ni >> 1;
-        return p * PowerOfTwo(half) * PowerOfTwo(ni - half);
+        float result = p * PowerOfTwo(half) * PowerOfTwo(ni - half);
+        return result < MinNormal ? 0f : result;
     }
 
     /// <summary>2^k for k in [−126, 127], built from the exponent bits.</summary>

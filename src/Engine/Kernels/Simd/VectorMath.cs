@@ -23,6 +23,9 @@ internal static class VectorMath
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> Exp(Vector512<float> x)
     {
+        // Lanes below ScalarMath.ExpFlushBelow compute e^0 instead (no subnormal arithmetic) and are selected to 0 below.
+        var flush = Vector512.LessThan(x, Vector512.Create(ScalarMath.ExpFlushBelow));
+        x = Vector512.ConditionalSelect(flush, Vector512<float>.Zero, x);
         var clamped = Vector512.Min(Vector512.Max(x, Vector512.Create(-104f)), Vector512.Create(89f));
         var n = Vector512.Round(clamped * Vector512.Create(Log2E));
         var r = Vector512.FusedMultiplyAdd(-n, Vector512.Create(Ln2Head), clamped);
@@ -37,7 +40,8 @@ internal static class VectorMath
         p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1f));
         var ni = Vector512.ConvertToInt32(n);
         var half = Vector512.ShiftRightArithmetic(ni, 1);
-        return p * PowerOfTwo(half) * PowerOfTwo(ni - half);
+        var result = p * PowerOfTwo(half) * PowerOfTwo(ni - half);
+        return Vector512.ConditionalSelect(flush | Vector512.LessThan(result, Vector512.Create(ScalarMath.MinNormal)), Vector512<float>.Zero, result);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -75,6 +79,9 @@ internal static class VectorMath
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> Exp(Vector256<float> x)
     {
+        // Lanes below ScalarMath.ExpFlushBelow compute e^0 instead (no subnormal arithmetic) and are selected to 0 below.
+        var flush = Vector256.LessThan(x, Vector256.Create(ScalarMath.ExpFlushBelow));
+        x = Vector256.ConditionalSelect(flush, Vector256<float>.Zero, x);
         var clamped = Vector256.Min(Vector256.Max(x, Vector256.Create(-104f)), Vector256.Create(89f));
         var n = Vector256.Round(clamped * Vector256.Create(Log2E));
         var r = Vector256.FusedMultiplyAdd(-n, Vector256.Create(Ln2Head), clamped);
@@ -89,7 +96,8 @@ internal static class VectorMath
         p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(1f));
         var ni = Vector256.ConvertToInt32(n);
         var half = Vector256.ShiftRightArithmetic(ni, 1);
-        return p * PowerOfTwo(half) * PowerOfTwo(ni - half);
+        var result = p * PowerOfTwo(half) * PowerOfTwo(ni - half);
+        return Vector256.ConditionalSelect(flush | Vector256.LessThan(result, Vector256.Create(ScalarMath.MinNormal)), Vector256<float>.Zero, result);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
