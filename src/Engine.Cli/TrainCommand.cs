@@ -102,6 +102,7 @@ static class TrainCommand
             if (p.GetValue(f.CheckpointDir) is not string dir)
                 return p.GetValue(f.Resume) ? throw new UsageException("--resume needs --checkpoint-dir") : null;
             if (dir.Trim().Length == 0) throw new UsageException("--checkpoint-dir needs a directory name");
+            HtmlReport.RequireUsableDirectory(dir, "--checkpoint-dir");
             if (p.GetValue(f.CheckpointEvery) < 0) throw new UsageException($"--checkpoint-every must be 0 or more, got {p.GetValue(f.CheckpointEvery)}");
             if (p.GetValue(f.KeepCheckpoints) < 1) throw new UsageException($"--keep-checkpoints must be at least 1, got {p.GetValue(f.KeepCheckpoints)}");
             return new CheckpointOptions(dir, p.GetValue(f.CheckpointEvery), p.GetValue(f.KeepCheckpoints), p.GetValue(f.Resume));
@@ -290,5 +291,7 @@ static class TrainCommand
         if (Directory.Exists(path)) throw new UsageException($"{option} {path} is a directory, expected a file name");
         string dir = Path.GetDirectoryName(Path.GetFullPath(path)) ?? ".";
         if (!Directory.Exists(dir)) throw new UsageException($"{option} {path}: directory {dir} does not exist");
+        try { Engine.Serialization.AtomicFile.RequireWritable(path); }
+        catch (EngineException e) { throw new EngineException($"{option} {e.Message}"); }
     }
 }

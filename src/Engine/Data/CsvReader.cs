@@ -12,7 +12,8 @@ namespace Engine.Data;
 /// </summary>
 internal static class CsvReader
 {
-    public const int MaxLabel = 65535;
+    /// <summary>The largest label: <see cref="Limits.MaxClasses"/> classes are labels 0..MaxLabel.</summary>
+    public const int MaxLabel = Limits.MaxClasses - 1;
 
     public static Dataset Read(string path)
     {
@@ -63,8 +64,13 @@ internal static class CsvReader
                 ReadOnlySpan<char> field = (comma < 0 ? rest : rest[..comma]).Trim();
                 if (column >= columns.Length)
                     throw new EngineException($"{name} line {lineNumber}, column {column + 1}: more than the header's {columns.Length} fields");
+                // .NET's number parsing ignores trailing NULs, so "2\0" would read as 2.
+                if (field.Contains('\0'))
+                    throw new EngineException($"{name} line {lineNumber}, column {column + 1}: '{Shorten(field).Replace("\0", "\\0")}' holds a NUL character, not a number");
                 if (column == labelColumn)
                 {
+                    if (int.TryParse(field, NumberStyles.Integer, CultureInfo.InvariantCulture, out int big) && big > MaxLabel)
+                        throw new EngineException($"{name} line {lineNumber}, column {column + 1} (label): label {big} would make {(long)big + 1:N0} classes, more than the limit of {Limits.MaxClasses:N0} (labels 0..{MaxLabel})");
                     if (!int.TryParse(field, NumberStyles.Integer, CultureInfo.InvariantCulture, out int label) || label < 0 || label > MaxLabel)
                         throw new EngineException($"{name} line {lineNumber}, column {column + 1} (label): '{Shorten(field)}' is not a class label (an integer 0..{MaxLabel})");
                     labels!.Add(label);
