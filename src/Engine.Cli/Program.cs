@@ -25,7 +25,7 @@ if (parsed.Errors.Count > 0)
     var error = parsed.UnmatchedTokens.Count > 0
         ? parsed.Errors.FirstOrDefault(e => e.Message.Contains($"'{parsed.UnmatchedTokens[0]}'")) ?? parsed.Errors[0]
         : parsed.Errors[0];
-    Console.Error.WriteLine($"engine: {error.Message} (see '{string.Join(' ', CommandPath(parsed).Prepend("engine"))} --help')");
+    Console.Error.WriteLine($"engine: {UsageMessages.Rewrite(error.Message, parsed.CommandResult.Command)} (see '{string.Join(' ', CommandPath(parsed).Prepend("engine"))} --help')");
     return ExitCodes.Usage;
 }
 try
