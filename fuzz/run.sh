@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Coverage-guided fuzzing of every file reader with AFL++ and SharpFuzz.
-# Usage: fuzz/run.sh [seconds per target, default 60] [targets..., default: idx csv model npz checkpoint onnx]
+# Usage: fuzz/run.sh [seconds per target, default 60] [targets..., default: idx csv model npz checkpoint onnx safetensors]
 # Prints one line per target (executions, corpus size, crashes, hangs); findings land in out/fuzz/findings/.
 # Exits 1 when any target crashed or hung: reproduce with `dotnet out/fuzz/bin/Engine.Fuzz.dll TARGET FILE`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-60}
 shift || true
-targets=${*:-idx csv model npz checkpoint onnx}
+targets=${*:-idx csv model npz checkpoint onnx safetensors}
 
 if ! command -v afl-fuzz >/dev/null; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends afl++ >/dev/null

@@ -4,7 +4,7 @@ using Engine.Serialization;
 using Engine.Training;
 using SharpFuzz;
 
-// One reader per run: dotnet Engine.Fuzz.dll idx|csv|model|npz|checkpoint|onnx [FILE]
+// One reader per run: dotnet Engine.Fuzz.dll idx|csv|model|npz|checkpoint|onnx|safetensors [FILE]
 // Under afl-fuzz (no FILE) each input is written to a scratch file and read through the same path-based entry
 // point the engine uses, so gzip detection, size checks and error mapping are all fuzzed. The contract: a reader
 // either returns or throws EngineException; anything else (another exception, a hang, a crash) is a finding.
@@ -40,5 +40,6 @@ static class Targets
         ["npz"] = path => Npz.ToNetwork(Npz.Read(path), Engine.Kernels.Activation.Tanh, path),
         ["checkpoint"] = path => Checkpoint.Load(path),
         ["onnx"] = path => OnnxImport.Read(path),
+        ["safetensors"] = path => Safetensors.Read(path, Engine.Kernels.Activation.Tanh),
     };
 }

@@ -300,4 +300,13 @@ public sealed class HostileInputTests : IDisposable
         Assert.Equal(2, global::Engine.Cli.UsageMessages.EditDistance("trian", "train"));
         Assert.Equal(3, global::Engine.Cli.UsageMessages.EditDistance("", "abc"));
     }
+
+    [Fact]
+    public void A_checkpoint_directory_that_cannot_be_made_is_reported_without_raw_os_text()
+    {
+        var e = Assert.Throws<EngineException>(() => new global::Engine.Training.Checkpointer(
+            new global::Engine.Training.CheckpointOptions("/proc/engine-test-checkpoints"), _ => throw new InvalidOperationException()));
+        Assert.Contains("cannot create the checkpoint directory", e.Message);
+        Assert.DoesNotContain(" : '", e.Message);
+    }
 }
