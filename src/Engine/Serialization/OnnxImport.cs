@@ -36,7 +36,8 @@ internal static class OnnxImport
         if (Directory.Exists(path)) throw new EngineException($"{path}: is a directory, not an ONNX file");
         if (!info.Exists) throw new EngineException($"{path}: file not found");
         if (info.Length > MaxFileBytes) throw new EngineException($"{path}: {info.Length:N0} bytes is more than one ONNX protobuf can hold (2 GiB)");
-        return FromBytes(SpanReader.ReadFile(path, "ONNX file"), path);
+        // A protobuf message starts with a field tag: field number 1 or more, wire type varint, 64-bit, length or 32-bit.
+        return FromBytes(SpanReader.ReadFile(path, "ONNX file", 1, head => head[0] >= 0x08 && (head[0] & 7) is 0 or 1 or 2 or 5), path);
     }
 
     public static Model FromBytes(byte[] bytes, string name)

@@ -64,7 +64,10 @@ internal static class Safetensors
         var info = new FileInfo(path);
         if (!info.Exists) throw new EngineException($"{path}: file not found");
         if (info.Length > Array.MaxLength) throw new EngineException($"{path}: {info.Length:N0} bytes is more than the engine reads into memory");
-        return FromBytes(SpanReader.ReadFile(path, "safetensors file"), hiddenActivation, path);
+        // An 8-byte header length the format allows, then the JSON header's '{': anything else fails on those 9 bytes.
+        byte[] bytes = SpanReader.ReadFile(path, "safetensors file", 9,
+            head => BinaryPrimitives.ReadUInt64LittleEndian(head) is >= 2 and <= MaxHeaderBytes && head[8] == (byte)'{');
+        return FromBytes(bytes, hiddenActivation, path);
     }
 
     public static Network FromBytes(byte[] bytes, Activation hiddenActivation, string name)

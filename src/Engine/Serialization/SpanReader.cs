@@ -47,6 +47,13 @@ internal ref struct SpanReader(ReadOnlySpan<byte> bytes, string name, string kin
     /// </summary>
     public static byte[] ReadFile(string path, string kind, ReadOnlySpan<byte> magic = default)
     {
+        byte[] expected = magic.ToArray();
+        return ReadFile(path, kind, expected.Length, head => head.AsSpan().SequenceEqual(expected));
+    }
+
+    /// <summary>As above, with the first <paramref name="prefixLength"/> bytes judged by <paramref name="plausible"/> (formats without a magic number).</summary>
+    public static byte[] ReadFile(string path, string kind, int prefixLength, Func<byte[], bool> plausible)
+    {
         if (string.IsNullOrWhiteSpace(path)) throw new EngineException($"{kind} name is empty");
         if (Directory.Exists(path)) throw new EngineException($"{path}: is a directory, not a {kind}");
         try
@@ -54,9 +61,9 @@ internal ref struct SpanReader(ReadOnlySpan<byte> bytes, string name, string kin
             var info = new FileInfo(path);
             if (!info.Exists) throw new EngineException($"{path}: {kind} not found");
             using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
-            var head = new byte[magic.Length];
+            var head = new byte[prefixLength];
             int got = stream.ReadAtLeast(head, head.Length, throwOnEndOfStream: false);
-            if (got < head.Length || !head.AsSpan().SequenceEqual(magic)) return head[..got];
+            if (got < head.Length || !plausible(head)) return head[..got];
             if (stream.CanSeek && stream.Length > 0)
             {
                 if (stream.Length > Array.MaxLength) throw new EngineException($"{path}: {stream.Length:N0} bytes is too large for a {kind}");

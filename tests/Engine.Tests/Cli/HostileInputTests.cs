@@ -309,4 +309,23 @@ public sealed class HostileInputTests : IDisposable
         Assert.Contains("cannot create the checkpoint directory", e.Message);
         Assert.DoesNotContain(" : '", e.Message);
     }
+
+    /// <summary>Endless devices behind the names of formats without a magic number: each is refused on its first bytes,
+    /// not read toward the child's 1 GiB heap cap.</summary>
+    [Theory]
+    [InlineData("/dev/zero", "data.csv", "--data")]
+    [InlineData("/dev/zero", "w.safetensors", "--init")]
+    [InlineData("/dev/zero", "w.onnx", "--init")]
+    [InlineData("/dev/urandom", "w.safetensors", "--init")]
+    public void An_endless_device_behind_a_file_name_is_refused_at_once(string device, string name, string option)
+    {
+        string link = _dir.File(name);
+        File.CreateSymbolicLink(link, device);
+        var args = option == "--data" ? new[] { "train", "--data", link } : ["train", "--data", Csv(), option, link];
+        var watch = Stopwatch.StartNew();
+        var run = EngineProcess.Run(args);
+        AssertFailsCleanly(run, Failure, name);
+        Assert.DoesNotContain("out of memory", run.Stderr);
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(20), run.ToString());
+    }
 }
