@@ -328,4 +328,26 @@ public sealed class HostileInputTests : IDisposable
         Assert.DoesNotContain("out of memory", run.Stderr);
         Assert.True(watch.Elapsed < TimeSpan.FromSeconds(20), run.ToString());
     }
+
+    [Fact]
+    public void A_gzip_bomb_whose_header_disagrees_with_the_labels_is_refused_before_its_data_is_read()
+    {
+        // 1,400,000 images of 28x28 zeros really are in the stream (1.1 GB, about 1 MB on disk): reading them would pass
+        // the child's 1 GiB heap cap; the 5 labels refuse the header first.
+        const int claimed = 1_400_000;
+        byte[] header = IdxFiles.Build([claimed, 28, 28], [])[..16];
+        using (var file = File.Create(_dir.File("train-images-idx3-ubyte.gz")))
+        using (var gzip = new GZipStream(file, CompressionLevel.Fastest))
+        {
+            gzip.Write(header);
+            var zeros = new byte[784 * 1000];
+            for (int i = 0; i < claimed / 1000; i++) gzip.Write(zeros);
+        }
+        _dir.Write("train-labels-idx1-ubyte", IdxFiles.Labels(0, 1, 2, 3, 4));
+        var watch = Stopwatch.StartNew();
+        var run = EngineProcess.Run("train", "--data", _dir.Path, "--epochs", "1");
+        AssertFailsCleanly(run, Failure, "5 labels for 1400000 images");
+        Assert.DoesNotContain("out of memory", run.Stderr);
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(20), run.ToString());
+    }
 }
