@@ -48,8 +48,9 @@ catch (EngineException e)
     Console.Error.WriteLine($"engine: {Engine.Cli.ParameterFlags.Message(e)}");
     return ExitCodes.Failure;
 }
-catch (OutOfMemoryException)
+catch (Exception e) when (e is OutOfMemoryException or OverflowException)
 {
+    // OverflowException: a buffer's checked size (batch × width) beyond what .NET can index.
     Console.Error.WriteLine("engine: out of memory (the data or network is too large for this machine)");
     return ExitCodes.Failure;
 }

@@ -63,6 +63,16 @@ public sealed class HostileInputTests : IDisposable
         AssertFailsCleanly(EngineProcess.Run("evaluate", "--model", model, "--data", Csv(), "--threads", "100000"), Usage, "--threads", "1,024");
     }
 
+    [Theory]
+    [InlineData("bench")]
+    [InlineData("compare")]
+    public void Other_commands_refuse_too_many_threads(string command)
+    {
+        var run = EngineProcess.Run(command, "--threads", "100000");
+        AssertFailsCleanly(run, Usage, "--threads", "1,024");
+        Assert.Equal("", run.Stdout);
+    }
+
     [Fact]
     public void The_library_refuses_what_its_readers_would_refuse()
     {
