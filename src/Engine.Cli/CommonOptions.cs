@@ -20,11 +20,12 @@ static class CommonOptions
 
     public static Option<int> Threads() => new("--threads")
     {
-        Description = "Degree of parallelism of the simd backend (the reference backend is single-threaded)",
+        HelpName = "N",
+        Description = $"Degree of parallelism of the simd backend, at most {Limits.MaxThreads:N0} (the reference backend is single-threaded)",
         DefaultValueFactory = _ => Environment.ProcessorCount,
     };
 
-    public static Option<string?> MetricsJson() => new("--metrics-json") { Description = "Write accuracy, per-class metrics and the confusion matrix as JSON to FILE" };
+    public static Option<string?> MetricsJson() => new("--metrics-json") { HelpName = "FILE", Description = "Write accuracy, per-class metrics and the confusion matrix as JSON to FILE" };
 
     public static IKernels CreateBackend(string name, int threads, string? isa)
     {

@@ -120,6 +120,10 @@ internal static class Safetensors
         if (headerLength < 2 || headerLength > MaxHeaderBytes || headerLength > (ulong)(bytes.Length - 8))
             throw new EngineException($"{name}: not a safetensors file (header length {headerLength} for a file of {bytes.Length} bytes)");
         long dataStart = 8 + (long)headerLength, dataLength = bytes.Length - dataStart;
+        // JsonDocument checks strings' UTF-8 only when they are read, with an InvalidOperationException; the format
+        // requires UTF-8, so check it up front (found by fuzzing).
+        if (!System.Text.Unicode.Utf8.IsValid(bytes.AsSpan(8, (int)headerLength)))
+            throw new EngineException($"{name}: not a safetensors file (its header is not UTF-8 text)");
         JsonDocument header;
         try
         {

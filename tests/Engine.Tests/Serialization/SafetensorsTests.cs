@@ -133,4 +133,14 @@ public class SafetensorsTests
         for (int n = 0; n < bytes.Length; n++)
             Assert.Throws<EngineException>(() => Safetensors.FromBytes(bytes[..n], Activation.Tanh, "cut"));
     }
+
+    [Fact]
+    public void A_header_that_is_not_utf8_is_refused_not_thrown_from_json() // fuzzing finding (a 0x93 byte in a name)
+    {
+        byte[] file = File([("0.weight", "F32", [2, 3], F32(Range(6))), ("0.bias", "F32", [2], F32(0, 1))]);
+        int at = Array.IndexOf(file, (byte)'.', 8);
+        file[at] = 0x93;
+        var e = Assert.Throws<EngineException>(() => Safetensors.FromBytes(file, Activation.Tanh, "w.safetensors"));
+        Assert.Contains("not UTF-8", e.Message);
+    }
 }
