@@ -124,6 +124,18 @@ public sealed class HostileInputTests : IDisposable
     }
 
     [Fact]
+    public void A_socket_is_refused_and_left_alone()
+    {
+        string path = _dir.File("engine.sock");
+        using var socket = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.Unix, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Unspecified);
+        socket.Bind(new System.Net.Sockets.UnixDomainSocketEndPoint(path));
+        var e = Assert.Throws<EngineException>(() => AtomicFile.Write(path, s => s.Write("x"u8)));
+        Assert.Contains("is a socket", e.Message);
+        Assert.Equal("socket", FileType(path));
+        Assert.Equal(["engine.sock"], _dir.FileNames());
+    }
+
+    [Fact]
     public async Task A_fifo_is_written_through()
     {
         string fifo = _dir.File("pipe");
