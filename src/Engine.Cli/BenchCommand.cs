@@ -34,7 +34,7 @@ static class BenchCommand
         command.SetAction(p =>
         {
             int t = p.GetValue(threads);
-            if (t < 1) throw new UsageException($"--threads must be at least 1, got {t}");
+            if (t < 1 || t > Limits.MaxThreads) throw new UsageException($"--threads must be 1 to {Limits.MaxThreads:N0} (the limit), got {t:N0}");
             string which = p.GetValue(backend)!.Trim().ToLowerInvariant();
             string[] backends = which switch
             {

@@ -20,11 +20,12 @@ static class CommonOptions
 
     public static Option<int> Threads() => new("--threads")
     {
-        Description = "Degree of parallelism of the simd backend (the reference backend is single-threaded)",
+        HelpName = "N",
+        Description = $"Degree of parallelism of the simd backend, at most {Limits.MaxThreads:N0} (the reference backend is single-threaded)",
         DefaultValueFactory = _ => Environment.ProcessorCount,
     };
 
-    public static Option<string?> MetricsJson() => new("--metrics-json") { Description = "Write accuracy, per-class metrics and the confusion matrix as JSON to FILE" };
+    public static Option<string?> MetricsJson() => new("--metrics-json") { HelpName = "FILE", Description = "Write accuracy, per-class metrics and the confusion matrix as JSON to FILE" };
 
     public static IKernels CreateBackend(string name, int threads, string? isa)
     {
@@ -35,7 +36,7 @@ static class CommonOptions
     /// <summary>The compute settings of a <see cref="Classifier"/>, checked here so a bad value is a usage error.</summary>
     public static ComputeOptions Compute(string backend, int threads, string? isa)
     {
-        if (threads < 1) throw new UsageException($"--threads must be at least 1, got {threads}");
+        if (threads < 1 || threads > Limits.MaxThreads) throw new UsageException($"--threads must be 1 to {Limits.MaxThreads:N0} (the limit), got {threads:N0}");
         string name = backend.Trim().ToLowerInvariant();
         if (!Backends.Names.Contains(name)) throw new UsageException($"--backend must be one of {string.Join(", ", Backends.Names)}, got '{backend}'");
         try { return new ComputeOptions(name, threads, InstructionSets.Parse(isa)); }
@@ -48,10 +49,17 @@ static class CommonOptions
         var widths = new List<int>();
         foreach (string part in text.Split(',', StringSplitOptions.TrimEntries))
         {
-            if (!int.TryParse(part, NumberStyles.None, CultureInfo.InvariantCulture, out int w) || w < 1 || w > 1 << 20)
+            if (!int.TryParse(part, NumberStyles.None, CultureInfo.InvariantCulture, out int w) || w < 1)
+            {
+                if (part.Length > 0 && part.All(char.IsAsciiDigit) && part.TrimStart('0').Length > 0)
+                    throw new UsageException($"--hidden: {part} units is more than the limit of {Limits.MaxWidth:N0} per layer");
                 throw new UsageException($"--hidden: '{part}' is not a layer width (a positive integer; list several as 256,128)");
+            }
+            if (w > Limits.MaxWidth) throw new UsageException($"--hidden: {w:N0} units is more than the limit of {Limits.MaxWidth:N0} per layer");
             widths.Add(w);
         }
+        if (widths.Count > Limits.MaxHiddenLayers)
+            throw new UsageException($"--hidden: {widths.Count} hidden layers is more than the limit of {Limits.MaxHiddenLayers}");
         return widths.ToArray();
     }
 

@@ -25,7 +25,7 @@ if (parsed.Errors.Count > 0)
     var error = parsed.UnmatchedTokens.Count > 0
         ? parsed.Errors.FirstOrDefault(e => e.Message.Contains($"'{parsed.UnmatchedTokens[0]}'")) ?? parsed.Errors[0]
         : parsed.Errors[0];
-    Console.Error.WriteLine($"engine: {error.Message} (see '{string.Join(' ', CommandPath(parsed).Prepend("engine"))} --help')");
+    Console.Error.WriteLine($"engine: {UsageMessages.Rewrite(error.Message, parsed.CommandResult.Command)} (see '{string.Join(' ', CommandPath(parsed).Prepend("engine"))} --help')");
     return ExitCodes.Usage;
 }
 try
@@ -48,8 +48,9 @@ catch (EngineException e)
     Console.Error.WriteLine($"engine: {Engine.Cli.ParameterFlags.Message(e)}");
     return ExitCodes.Failure;
 }
-catch (OutOfMemoryException)
+catch (Exception e) when (e is OutOfMemoryException or OverflowException)
 {
+    // OverflowException: a buffer's checked size (batch × width) beyond what .NET can index.
     Console.Error.WriteLine("engine: out of memory (the data or network is too large for this machine)");
     return ExitCodes.Failure;
 }

@@ -15,11 +15,23 @@ static class Reports
 
     public static string Percent(double v) => double.IsNaN(v) ? "     -" : (100 * v).ToString("0.00", Inv).PadLeft(6) + " %";
 
-    public static void PrintEpoch(TextWriter o, EpochReport r, int epochs, int samples, string evaluationName = "test")
+    public static void PrintEpoch(TextWriter o, EpochReport r, int epochs, int samples, string evaluationName = "test") =>
+        o.WriteLine(EpochLine(r, epochs, samples, evaluationName));
+
+    /// <summary>
+    /// One epoch's line; when it is wider than <paramref name="width"/> (a terminal's columns), the same figures
+    /// without their labels' repetitions and the throughput, so a live display's line does not wrap.
+    /// </summary>
+    public static string EpochLine(EpochReport r, int epochs, int samples, string evaluationName = "test", int width = int.MaxValue)
     {
+        string epoch = $"epoch {r.Epoch.ToString().PadLeft(epochs.ToString().Length)}/{epochs}";
         string test = r.TestAccuracy is double acc ? $"  {evaluationName} loss {r.TestLoss!.Value.ToString("0.0000", Inv)}  {evaluationName} accuracy {Percent(acc)}" : "";
-        o.WriteLine($"epoch {r.Epoch.ToString().PadLeft(epochs.ToString().Length)}/{epochs}  train loss {r.TrainLoss.ToString("0.0000", Inv)}  train accuracy {Percent(r.TrainAccuracy)}{test}  " +
-                    $"{r.Seconds.ToString("0.00", Inv)} s ({(samples / r.Seconds).ToString("N0", Inv)} samples/s)");
+        string full = $"{epoch}  train loss {r.TrainLoss.ToString("0.0000", Inv)}  train accuracy {Percent(r.TrainAccuracy)}{test}  " +
+                      $"{r.Seconds.ToString("0.00", Inv)} s ({(samples / r.Seconds).ToString("N0", Inv)} samples/s)";
+        if (full.Length < width) return full;
+        string shortTest = r.TestAccuracy is double a ? $"  {evaluationName} loss {r.TestLoss!.Value.ToString("0.0000", Inv)} {Percent(a).Trim()}" : "";
+        string compact = $"{epoch}  train loss {r.TrainLoss.ToString("0.0000", Inv)} {Percent(r.TrainAccuracy).Trim()}{shortTest}  {r.Seconds.ToString("0.00", Inv)} s";
+        return compact.Length < width ? compact : compact[..Math.Max(1, width - 1)];
     }
 
     public static void PrintEvaluation(TextWriter o, EvaluationResult e, string what)

@@ -35,31 +35,31 @@ static class TrainCommand
     /// <summary>The options of <c>engine train</c>, in the order <c>--help</c> lists them.</summary>
     sealed class Flags
     {
-        public readonly Option<string?> Data = new("--data") { Description = "Training data: a directory of MNIST-style IDX files or a CSV file (default: the bundled MNIST-10k)" };
-        public readonly Option<string?> Test = new("--test") { Description = "Evaluation data (default: the data's own test split, else --validation-split)" };
-        public readonly Option<string> Hidden = new("--hidden") { Description = "Hidden layer widths, comma-separated (e.g. 256,128)", DefaultValueFactory = _ => DefaultHidden };
-        public readonly Option<string> Activation = new("--activation") { Description = "Hidden activation: tanh, relu or sigmoid", DefaultValueFactory = _ => "tanh" };
-        public readonly Option<int> Epochs = new("--epochs") { Description = "Passes over the training data", DefaultValueFactory = _ => DefaultEpochs };
-        public readonly Option<int> Batch = new("--batch") { Description = "Mini-batch size (the last batch of an epoch may be smaller)", DefaultValueFactory = _ => DefaultBatch };
-        public readonly Option<float> L2 = new("--l2") { Description = "L2 penalty λ on weights (not biases): loss += (λ/2)·Σ‖W‖²; with adamw the decoupled weight decay", DefaultValueFactory = _ => DefaultL2 };
-        public readonly Option<int> EarlyStopping = new("--early-stopping") { Description = $"Stop after this many epochs without a lower validation loss and keep the best epoch's weights (0: off); holds out --validation-split (default {DefaultEarlyStoppingSplit}) of the training data to watch when the data has a test set", DefaultValueFactory = _ => 0 };
-        public readonly Option<ulong> Seed = new("--seed") { Description = "Seed for initial weights, shuffling and validation split", DefaultValueFactory = _ => 0UL };
+        public readonly Option<string?> Data = new("--data") { HelpName = "DIR|FILE.csv|FILE.npz|-", Description = "Training data: a directory of MNIST-style IDX files or a CSV file (default: the bundled MNIST-10k)" };
+        public readonly Option<string?> Test = new("--test") { HelpName = "DIR|FILE.csv|FILE.npz", Description = "Evaluation data (default: the data's own test split, else --validation-split)" };
+        public readonly Option<string> Hidden = new("--hidden") { HelpName = "WIDTH[,WIDTH...]", Description = $"Hidden layer widths, comma-separated (e.g. 256,128; at most {Limits.MaxHiddenLayers} layers of {Limits.MaxWidth:N0})", DefaultValueFactory = _ => DefaultHidden };
+        public readonly Option<string> Activation = new("--activation") { HelpName = "tanh|relu|sigmoid", Description = "Hidden activation: tanh, relu or sigmoid", DefaultValueFactory = _ => "tanh" };
+        public readonly Option<int> Epochs = new("--epochs") { HelpName = "N", Description = $"Passes over the training data (at most {Limits.MaxEpochs:N0})", DefaultValueFactory = _ => DefaultEpochs };
+        public readonly Option<int> Batch = new("--batch") { HelpName = "N", Description = $"Mini-batch size, at most {Limits.MaxBatch:N0} (the last batch of an epoch may be smaller)", DefaultValueFactory = _ => DefaultBatch };
+        public readonly Option<float> L2 = new("--l2") { HelpName = "LAMBDA", Description = "L2 penalty λ on weights (not biases): loss += (λ/2)·Σ‖W‖²; with adamw the decoupled weight decay", DefaultValueFactory = _ => DefaultL2 };
+        public readonly Option<int> EarlyStopping = new("--early-stopping") { HelpName = "EPOCHS", Description = $"Stop after this many epochs without a lower validation loss and keep the best epoch's weights (0: off); holds out --validation-split (default {DefaultEarlyStoppingSplit}) of the training data to watch when the data has a test set", DefaultValueFactory = _ => 0 };
+        public readonly Option<ulong> Seed = new("--seed") { HelpName = "N", Description = "Seed for initial weights, shuffling and validation split", DefaultValueFactory = _ => 0UL };
         public readonly Option<string> Backend = CommonOptions.Backend();
         public readonly Option<int> Threads = CommonOptions.Threads();
         public readonly Option<string?> Isa = CommonOptions.Isa();
         public readonly Option<bool> Shuffle = new("--shuffle") { Description = "Shuffle every epoch (false: batches in file order)", DefaultValueFactory = _ => true, Arity = ArgumentArity.ZeroOrOne };
-        public readonly Option<double?> ValidationSplit = new("--validation-split") { Description = $"Hold out this fraction of the training data for evaluation (used when there is no --test; default {DefaultValidationSplit} when the data has no test split)" };
-        public readonly Option<float?> Scale = new("--scale") { Description = "Divide inputs by this value (default: the largest value in the training set)" };
+        public readonly Option<double?> ValidationSplit = new("--validation-split") { HelpName = "FRACTION", Description = $"Hold out this fraction of the training data for evaluation (used when there is no --test; default {DefaultValidationSplit} when the data has no test split)" };
+        public readonly Option<float?> Scale = new("--scale") { HelpName = "DIVISOR", Description = "Divide inputs by this value (default: the largest value in the training set)" };
         public readonly Option<bool> Standardize = new("--standardize") { Description = "Standardize each input feature with the training set's mean and deviation" };
-        public readonly Option<string?> Output = new("--out") { Description = "Save the trained model to this file" };
+        public readonly Option<string?> Output = new("--out") { HelpName = "FILE", Description = "Save the trained model to this file" };
         public readonly Option<string?> MetricsJson = CommonOptions.MetricsJson();
-        public readonly Option<string?> Init = new("--init") { Description = "Start from weights: W1,b1,... in an .npz file or PyTorch's Linear layers in a .safetensors file (the architecture comes from the file), or a whole .onnx model (engine import's formats; its activation and input scaling too)" };
-        public readonly Option<string?> ExportNpz = new("--export-npz") { Description = "Write the trained weights W1,b1,... to this .npz file" };
-        public readonly Option<string?> CheckpointDir = new("--checkpoint-dir") { Description = "Save model, settings and position here at the end of every epoch (SIGINT/SIGTERM also save, then exit 130)" };
-        public readonly Option<int> CheckpointEvery = new("--checkpoint-every") { Description = "Also checkpoint every this many steps within an epoch (0: epoch ends only)", DefaultValueFactory = _ => 0 };
-        public readonly Option<int> KeepCheckpoints = new("--keep-checkpoints") { Description = "How many of the newest checkpoints to keep", DefaultValueFactory = _ => 3 };
+        public readonly Option<string?> Init = new("--init") { HelpName = "FILE.npz|FILE.safetensors|FILE.onnx", Description = "Start from weights: W1,b1,... in an .npz file or PyTorch's Linear layers in a .safetensors file (the architecture comes from the file), or a whole .onnx model (engine import's formats; its activation and input scaling too)" };
+        public readonly Option<string?> ExportNpz = new("--export-npz") { HelpName = "FILE.npz", Description = "Write the trained weights W1,b1,... to this .npz file" };
+        public readonly Option<string?> CheckpointDir = new("--checkpoint-dir") { HelpName = "DIR", Description = "Save model, settings and position here at the end of every epoch (SIGINT/SIGTERM also save, then exit 130)" };
+        public readonly Option<int> CheckpointEvery = new("--checkpoint-every") { HelpName = "STEPS", Description = "Also checkpoint every this many steps within an epoch (0: epoch ends only)", DefaultValueFactory = _ => 0 };
+        public readonly Option<int> KeepCheckpoints = new("--keep-checkpoints") { HelpName = "N", Description = "How many of the newest checkpoints to keep", DefaultValueFactory = _ => 3 };
         public readonly Option<bool> Quiet = new("--quiet") { Description = "No per-epoch lines and no progress bar (the final report still prints)" };
-        public readonly Option<string?> Report = new("--report") { Description = "Write report.html with plots (loss, accuracy, confusion matrix, per-class bars, misclassified examples) into this directory" };
+        public readonly Option<string?> Report = new("--report") { HelpName = "DIR", Description = "Write report.html with plots (loss, accuracy, confusion matrix, per-class bars, misclassified examples) into this directory" };
         public readonly Option<bool> Resume = new("--resume") { Description = "Continue from the newest checkpoint in --checkpoint-dir up to --epochs (same data and settings); the result is bit-identical to an uninterrupted run" };
         public readonly OptimizerOptions Rates = new();
 
@@ -102,6 +102,7 @@ static class TrainCommand
             if (p.GetValue(f.CheckpointDir) is not string dir)
                 return p.GetValue(f.Resume) ? throw new UsageException("--resume needs --checkpoint-dir") : null;
             if (dir.Trim().Length == 0) throw new UsageException("--checkpoint-dir needs a directory name");
+            HtmlReport.RequireUsableDirectory(dir, "--checkpoint-dir");
             if (p.GetValue(f.CheckpointEvery) < 0) throw new UsageException($"--checkpoint-every must be 0 or more, got {p.GetValue(f.CheckpointEvery)}");
             if (p.GetValue(f.KeepCheckpoints) < 1) throw new UsageException($"--keep-checkpoints must be at least 1, got {p.GetValue(f.KeepCheckpoints)}");
             return new CheckpointOptions(dir, p.GetValue(f.CheckpointEvery), p.GetValue(f.KeepCheckpoints), p.GetValue(f.Resume));
@@ -290,5 +291,7 @@ static class TrainCommand
         if (Directory.Exists(path)) throw new UsageException($"{option} {path} is a directory, expected a file name");
         string dir = Path.GetDirectoryName(Path.GetFullPath(path)) ?? ".";
         if (!Directory.Exists(dir)) throw new UsageException($"{option} {path}: directory {dir} does not exist");
+        try { Engine.Serialization.AtomicFile.RequireWritable(path); }
+        catch (EngineException e) { throw new EngineException($"{option} {e.Message}"); }
     }
 }

@@ -64,7 +64,7 @@ static unsafe class Exports
     {
         string name = (Text(backend) ?? Backends.Default).Trim().ToLowerInvariant();
         Require(Backends.Names.Contains(name), $"backend must be one of {string.Join(", ", Backends.Names)}, got '{name}'");
-        Require(threads >= 1 && threads <= 1024, $"threads must be 1..1024, got {threads}");
+        Require(threads >= 1 && threads <= Limits.MaxThreads, $"threads must be 1..{Limits.MaxThreads}, got {threads}");
         return new ComputeOptions(name, threads);
     }
 
@@ -504,7 +504,7 @@ static unsafe class Exports
     static int Sgemm(int transA, int transB, int m, int n, int k, float* a, int lda, float* b, int ldb, float* c, int ldc, int accumulate, int threads) => Call(() =>
     {
         Require(m >= 0 && n >= 0 && k >= 0, $"m, n, k must be >= 0, got {m}, {n}, {k}");
-        Require(threads >= 1 && threads <= 1024, $"threads must be 1..1024, got {threads}");
+        Require(threads >= 1 && threads <= Limits.MaxThreads, $"threads must be 1..{Limits.MaxThreads}, got {threads}");
         bool ta = transA != 0, tb = transB != 0;
         // Stored shapes: A is m×k (k×m when transposed), B is k×n (n×k), C is m×n.
         int aRows = ta ? k : m, aCols = ta ? m : k, bRows = tb ? n : k, bCols = tb ? k : n;

@@ -44,7 +44,8 @@ public sealed class Classifier : IDisposable
     Classifier(Network network, InputScaling scaling, ComputeOptions? compute)
     {
         compute ??= new ComputeOptions();
-        if (compute.Threads < 1) throw new EngineException($"threads must be at least 1, got {compute.Threads}");
+        if (compute.Threads < 1 || compute.Threads > Limits.MaxThreads)
+            throw new EngineException($"threads must be 1 to {Limits.MaxThreads:N0} (the limit), got {compute.Threads:N0}");
         if (scaling.Width is int w && w != network.InputWidth)
             throw new EngineException($"the input scaling is for {w} features, the network takes {network.InputWidth}");
         _network = network;

@@ -84,6 +84,8 @@ static class TrainingDisplay
                     bar.Description = Describe(p, p.Seconds > 0 ? p.Samples / p.Seconds : 0, p.MeanLoss, left);
                     bar.MaxValue = p.StepsPerEpoch;
                     bar.Value = p.Step;
+                    // Now, not at the display's next tick: an epoch shorter than the tick would otherwise never be shown.
+                    ctx.Refresh();
                 }
                 void OnEpoch(EpochReport r)
                 {
@@ -96,10 +98,9 @@ static class TrainingDisplay
                         bar = null;
                     }
                     lastUpdate = double.NegativeInfinity;
-                    var line = new StringWriter(Inv);
-                    Reports.PrintEpoch(line, r, epochs, trainingExamples, evaluationName);
-                    // Written through the live display, so the line lands above the bar, not through it.
-                    console.WriteLine(line.ToString().TrimEnd('\r', '\n'));
+                    // Written through the live display, so the line lands above the bar, not through it; narrower than
+                    // the terminal, so it does not wrap.
+                    console.WriteLine(Reports.EpochLine(r, epochs, trainingExamples, evaluationName, console.Profile.Width));
                 }
                 result = train(OnEpoch, OnProgress);
             });

@@ -25,9 +25,12 @@ static class HtmlReport
         if (dir is null) return;
         if (dir.Trim().Length == 0) throw new UsageException($"{option} needs a directory name");
         if (File.Exists(dir)) throw new UsageException($"{option} {dir} is a file, expected a directory (it is created if missing)");
-        if (Directory.Exists(dir)) return;
         string parent = Path.GetDirectoryName(Path.GetFullPath(dir)) ?? ".";
-        if (!Directory.Exists(parent)) throw new UsageException($"{option} {dir}: directory {parent} does not exist");
+        if (!Directory.Exists(dir) && !Directory.Exists(parent)) throw new UsageException($"{option} {dir}: directory {parent} does not exist");
+        // Before training, not after: the directory (or, when it is still to be made, its parent) takes a new file.
+        string probe = Directory.Exists(dir) ? Path.Combine(dir, "report.html") : dir;
+        try { Engine.Serialization.AtomicFile.RequireWritable(probe); }
+        catch (EngineException e) { throw new EngineException($"{option} {e.Message}"); }
     }
 
     /// <summary>Renders and writes the report; returns the path of the page.</summary>

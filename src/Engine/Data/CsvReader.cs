@@ -12,7 +12,8 @@ namespace Engine.Data;
 /// </summary>
 internal static class CsvReader
 {
-    public const int MaxLabel = 65535;
+    /// <summary>The largest label: <see cref="Limits.MaxClasses"/> classes are labels 0..MaxLabel.</summary>
+    public const int MaxLabel = Limits.MaxClasses - 1;
 
     public static Dataset Read(string path)
     {
@@ -35,7 +36,8 @@ internal static class CsvReader
 
     public static Dataset Read(TextReader reader, string name)
     {
-        string? header = reader.ReadLine();
+        var buffer = new System.Text.StringBuilder();
+        string? header = ReadLine(reader, buffer, name, 1);
         if (header is null || header.Trim().Length == 0)
             throw new EngineException($"{name}: empty file (expected a header line such as 'label,pixel0,...')");
         string[] columns = header.Split(',').Select(c => c.Trim().Trim('"')).ToArray();
@@ -51,7 +53,7 @@ internal static class CsvReader
         int lineNumber = 1;
         int count = 0;
         string? line;
-        while ((line = reader.ReadLine()) is not null)
+        while ((line = ReadLine(reader, buffer, name, lineNumber + 1)) is not null)
         {
             lineNumber++;
             if (line.Trim().Length == 0) continue;
@@ -65,6 +67,8 @@ internal static class CsvReader
                     throw new EngineException($"{name} line {lineNumber}, column {column + 1}: more than the header's {columns.Length} fields");
                 if (column == labelColumn)
                 {
+                    if (int.TryParse(field, NumberStyles.Integer, CultureInfo.InvariantCulture, out int big) && big > MaxLabel)
+                        throw new EngineException($"{name} line {lineNumber}, column {column + 1} (label): label {big} would make {(long)big + 1:N0} classes, more than the limit of {Limits.MaxClasses:N0} (labels 0..{MaxLabel})");
                     if (!int.TryParse(field, NumberStyles.Integer, CultureInfo.InvariantCulture, out int label) || label < 0 || label > MaxLabel)
                         throw new EngineException($"{name} line {lineNumber}, column {column + 1} (label): '{Shorten(field)}' is not a class label (an integer 0..{MaxLabel})");
                     labels!.Add(label);
@@ -89,6 +93,39 @@ internal static class CsvReader
         var bytes = new byte[features.Count];
         for (int i = 0; i < bytes.Length; i++) bytes[i] = (byte)features[i];
         return new Dataset(bytes, 1f, labels?.ToArray(), count, width, name);
+    }
+
+    /// <summary>The longest line read: room for <see cref="Limits.MaxWidth"/> one-digit fields and their commas, and more.</summary>
+    const int MaxLineChars = 1 << 26;
+
+    /// <summary>
+    /// Like <see cref="TextReader.ReadLine"/> (ends at \n, \r or \r\n), but a line may not hold a NUL (.NET's number parsing
+    /// ignores trailing NULs, so "2\0" would read as 2, and /dev/zero would be one endless line) nor exceed
+    /// <see cref="MaxLineChars"/>: both are refused as soon as they are read.
+    /// </summary>
+    static string? ReadLine(TextReader reader, System.Text.StringBuilder line, string name, int lineNumber)
+    {
+        line.Clear();
+        int c;
+        while ((c = reader.Read()) >= 0)
+        {
+            if (c == '\n') return line.ToString();
+            if (c == '\r')
+            {
+                if (reader.Peek() == '\n') reader.Read();
+                return line.ToString();
+            }
+            if (c == 0)
+            {
+                int column = 1;
+                for (int i = 0; i < line.Length; i++) if (line[i] == ',') column++;
+                throw new EngineException($"{name} line {lineNumber}, column {column}: a NUL character, not text (is this a CSV file?)");
+            }
+            if (line.Length == MaxLineChars)
+                throw new EngineException($"{name} line {lineNumber}: longer than {MaxLineChars:N0} characters (is this a CSV file?)");
+            line.Append((char)c);
+        }
+        return line.Length > 0 ? line.ToString() : null;
     }
 
     /// <summary>Whether <paramref name="value"/> is bit for bit a byte's float: an integer 0..255, and not −0.</summary>

@@ -102,7 +102,10 @@ public static class DataSource
     /// <summary>An IDX images file as a dataset of its bytes (divisor 1: the features are the byte values).</summary>
     static Dataset LoadIdxImages(string imagesPath, int[]? labels = null, string? labelsPath = null)
     {
-        IdxArray images = IdxReader.Read(imagesPath);
+        IdxArray images = IdxReader.Read(imagesPath, dims =>
+            labels is not null && dims[0] != labels.Length ? $"IDX header says {string.Join("x", dims)}: {labels.Length} labels for {dims[0]} images in {labelsPath}"
+            : dims.Skip(1).Aggregate(1L, (n, d) => n * d) > Limits.MaxWidth ? $"IDX header says {string.Join("x", dims.Skip(1))} features per image, more than the limit of {Limits.MaxWidth:N0}"
+            : null);
         if (images.Dimensions.Length < 2)
             throw new EngineException($"{imagesPath}: IDX images need rank 2 or more (count, features...), found rank {images.Dimensions.Length}");
         int count = images.Dimensions[0];

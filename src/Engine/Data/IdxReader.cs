@@ -18,14 +18,16 @@ internal static class IdxReader
     const byte UnsignedByte = 0x08;
     const int MaxRank = 4;
 
-    public static IdxArray Read(string path)
+    /// <param name="checkHeader">Sees the dimensions before any data is read and returns why they are refused, or null;
+    /// so a header that disagrees with what is already known (the labels' count) costs no read of its data.</param>
+    public static IdxArray Read(string path, Func<int[], string?>? checkHeader = null)
     {
         try
         {
             using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
             bool gzip = IsGzip(file);
             using Stream stream = gzip ? new GZipStream(file, CompressionMode.Decompress) : file;
-            return Read(stream, path, gzip ? null : file.Length);
+            return Read(stream, path, gzip ? null : file.Length, checkHeader);
         }
         catch (FileNotFoundException) { throw new EngineException($"{path}: file not found"); }
         catch (DirectoryNotFoundException) { throw new EngineException($"{path}: directory not found"); }
@@ -43,7 +45,7 @@ internal static class IdxReader
     }
 
     /// <param name="length">Total length of the (uncompressed) stream when known.</param>
-    public static IdxArray Read(Stream stream, string name, long? length)
+    public static IdxArray Read(Stream stream, string name, long? length, Func<int[], string?>? checkHeader = null)
     {
         Span<byte> head = stackalloc byte[4];
         if (stream.ReadAtLeast(head, 4, throwOnEndOfStream: false) < 4)
@@ -71,6 +73,7 @@ internal static class IdxReader
                 throw new EngineException($"{name}: IDX header claims {string.Join("x", dims.Take(i + 1))}... elements, more than the engine can hold");
         }
         string shape = string.Join("x", dims);
+        if (checkHeader?.Invoke(dims) is string refused) throw new EngineException($"{name}: {refused}");
         long headerLength = 4 + 4L * rank;
         if (length is long total && total - headerLength != elements)
             throw new EngineException($"{name}: IDX header says {shape} = {elements} bytes of data, the file holds {total - headerLength}");

@@ -51,7 +51,7 @@ internal static class NumpyData
         long width = 1;
         foreach (int d in x.Shape.Skip(1)) width *= d;
         if (count == 0) throw new EngineException($"{name}: holds no examples");
-        if (width == 0 || width > ModelFile.MaxWidth) throw new EngineException($"{name}: {width} features per example (1 to {ModelFile.MaxWidth:N0})");
+        if (width == 0 || width > Limits.MaxWidth) throw new EngineException($"{name}: {width} features per example (1 to {Limits.MaxWidth:N0})");
         foreach (float v in x.Data)
             if (!float.IsFinite(v)) throw new EngineException($"{name}: a feature is NaN or infinite");
         int[]? labels = null;
@@ -64,6 +64,8 @@ internal static class NumpyData
             for (int i = 0; i < count; i++)
             {
                 float v = y.Data[i];
+                if (v > CsvReader.MaxLabel && v == MathF.Floor(v) && float.IsFinite(v))
+                    throw new EngineException($"{name}: label {i} is {v}, which would make more than the limit of {Limits.MaxClasses:N0} classes (labels 0..{CsvReader.MaxLabel})");
                 if (!(v >= 0 && v <= CsvReader.MaxLabel) || v != MathF.Floor(v))
                     throw new EngineException($"{name}: label {i} is {v}, not a class label (an integer 0..{CsvReader.MaxLabel})");
                 labels[i] = (int)v;

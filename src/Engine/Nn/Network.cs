@@ -27,6 +27,7 @@ internal sealed class Network
         if (classCount < 2) throw new EngineException($"a classifier needs at least 2 classes, got {classCount}");
         foreach (int w in hiddenWidths)
             if (w < 1) throw new EngineException($"hidden layer widths must be at least 1, got {w}");
+        Limits.CheckNetwork(inputWidth, hiddenWidths, classCount);
         if (hiddenActivation == Activation.Identity) throw new EngineException("hidden activation must be tanh, relu or sigmoid");
 
         InputWidth = inputWidth;

@@ -103,7 +103,7 @@ internal static class CheckpointFile
         stream.Write(checksum);
     }
 
-    public static CheckpointContent Load(string path) => Read(SpanReader.ReadFile(path, FileKind), path);
+    public static CheckpointContent Load(string path) => Read(SpanReader.ReadFile(path, FileKind, Magic), path);
 
     public static CheckpointContent Read(ReadOnlySpan<byte> bytes, string name)
     {

@@ -28,8 +28,6 @@ internal static class ModelFile
     static ReadOnlySpan<byte> Magic => "ENGNMODL"u8;
     public const uint Version = 2;
     const uint VersionWithoutChecksums = 1;
-    internal const int MaxHiddenLayers = 64;
-    internal const int MaxWidth = 1 << 24;
     const string FileKind = "model file";
 
     public static void Save(string path, Model model) => AtomicFile.Write(path, stream => Write(stream, model));
@@ -68,7 +66,7 @@ internal static class ModelFile
         stream.Write(checksums);
     }
 
-    public static Model Load(string path) => Read(SpanReader.ReadFile(path, FileKind), path);
+    public static Model Load(string path) => Read(SpanReader.ReadFile(path, FileKind, Magic), path);
 
     public static Model Read(ReadOnlySpan<byte> bytes, string name)
     {
@@ -83,11 +81,12 @@ internal static class ModelFile
         if (act is < 1 or > 3) throw new EngineException($"{name}: unknown activation code {act}");
         int input = Width(ref r, name, "input width");
         uint hiddenCount = r.U32();
-        if (hiddenCount > MaxHiddenLayers) throw new EngineException($"{name}: {hiddenCount} hidden layers is more than {MaxHiddenLayers}");
+        if (hiddenCount > Limits.MaxHiddenLayers) throw new EngineException($"{name}: {hiddenCount} hidden layers is more than the limit of {Limits.MaxHiddenLayers}");
         var hidden = new int[hiddenCount];
         for (int i = 0; i < hidden.Length; i++) hidden[i] = Width(ref r, name, $"hidden layer {i + 1} width");
         int classes = Width(ref r, name, "class count");
         if (classes < 2) throw new EngineException($"{name}: class count {classes} is below 2");
+        Limits.CheckNetwork(input, hidden, classes, name);
         byte scalingKind = r.U8(); r.Skip(3);
         InputScaling scaling;
         try
@@ -133,7 +132,7 @@ internal static class ModelFile
     static int Width(ref SpanReader r, string name, string what)
     {
         uint v = r.U32();
-        if (v < 1 || v > MaxWidth) throw new EngineException($"{name}: {what} {v} is out of range (1..{MaxWidth})");
+        if (v < 1 || v > Limits.MaxWidth) throw new EngineException($"{name}: {what} {v} is out of range (1..{Limits.MaxWidth}, the limit)");
         return (int)v;
     }
 }

@@ -103,8 +103,10 @@ internal static partial class Npz
             {
                 if (!entry.FullName.EndsWith(".npy", StringComparison.Ordinal)) continue;
                 string name = entry.FullName[..^4];
-                using var s = entry.Open();
-                result[name] = ReadNpy(s, $"{path}:{entry.FullName}", entry.Length);
+                string member = $"{path}:{entry.FullName}";
+                using var s = new CheckedMember(entry.Open(), entry.Length, member);
+                result[name] = ReadNpy(s, member, entry.Length);
+                s.Finish(entry.Crc32);
             }
             return result;
         }
@@ -113,6 +115,53 @@ internal static partial class Npz
         catch (InvalidDataException e) { throw new EngineException($"{path}: not a valid .npz (zip) file ({e.Message})"); }
         catch (UnauthorizedAccessException) { throw new EngineException($"{path}: permission denied"); }
         catch (IOException e) { throw new EngineException($"{path}: {e.Message}"); }
+    }
+
+    /// <summary>
+    /// A zip member's bytes with their count and CRC-32, checked against the central directory when the member ends:
+    /// System.IO.Compression checks neither for stored members, so a corrupt member would read as whatever bytes are
+    /// there (Python's zipfile refuses it with "Bad CRC-32"). Reading past the declared size is refused at once.
+    /// </summary>
+    sealed class CheckedMember(Stream inner, long declaredLength, string name) : Stream
+    {
+        readonly System.IO.Hashing.Crc32 _crc = new();
+        long _read;
+
+        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+
+        public override int Read(Span<byte> buffer)
+        {
+            int n = inner.Read(buffer);
+            _read += n;
+            if (_read > declaredLength) throw new EngineException($"{name}: the member holds more than the {declaredLength:N0} bytes the zip directory declares");
+            _crc.Append(buffer[..n]);
+            return n;
+        }
+
+        /// <summary>Reads what the parser left and compares size and CRC-32 with the directory's.</summary>
+        public void Finish(uint expectedCrc)
+        {
+            Span<byte> rest = stackalloc byte[4096];
+            while (Read(rest) > 0) { }
+            if (_read != declaredLength) throw new EngineException($"{name}: the member holds {_read:N0} bytes, the zip directory declares {declaredLength:N0}");
+            if (_crc.GetCurrentHashAsUInt32() != expectedCrc) throw new EngineException($"{name}: Bad CRC-32 (the member is corrupt)");
+        }
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing) inner.Dispose();
+            base.Dispose(disposing);
+        }
+
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => false;
+        public override long Length => declaredLength;
+        public override long Position { get => _read; set => throw new NotSupportedException(); }
+        public override void Flush() { }
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 
     public static NpyArray ReadNpy(Stream stream, string name, long length)
@@ -204,6 +253,12 @@ internal static partial class Npz
         int layers = 0;
         while (arrays.ContainsKey($"W{layers + 1}")) layers++;
         if (layers == 0) throw new EngineException($"{name}: no W1 array (expected W1, b1, W2, b2, ...)");
+        // A bias past the last weight means a missing weight: reading up to the gap would build a smaller network.
+        foreach (string key in arrays.Keys)
+            if (key.Length > 1 && key[0] is 'W' or 'b' && int.TryParse(key.AsSpan(1), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int k) && k > layers)
+                throw new EngineException(key[0] == 'b' && k == layers + 1
+                    ? $"{name}: {key} has no W{k} (the layers must be W1, b1, W2, b2, ... without gaps)"
+                    : $"{name}: {key} but no W{layers + 1} (the layers must be W1, b1, W2, b2, ... without gaps)");
         var widths = new List<int>();
         for (int l = 1; l <= layers; l++)
         {
@@ -216,7 +271,10 @@ internal static partial class Npz
             else if (w.Shape[0] != widths[^1])
                 throw new EngineException($"{name}: W{l} has fan_in {w.Shape[0]} but layer {l - 1} has fan_out {widths[^1]}");
             widths.Add(w.Shape[1]);
+            if (!AllFinite(w.Data)) throw new EngineException($"{name}: W{l} has a NaN or infinite value");
+            if (!AllFinite(b.Data)) throw new EngineException($"{name}: b{l} has a NaN or infinite value");
         }
+        Limits.CheckNetwork(widths[0], widths.Skip(1).Take(layers - 1).ToArray(), widths[^1], name);
         var network = new Network(widths[0], widths.Skip(1).Take(layers - 1).ToArray(), widths[^1], hiddenActivation);
         for (int l = 0; l < layers; l++)
         {
@@ -225,5 +283,12 @@ internal static partial class Npz
             arrays[$"b{l + 1}"].Data.CopyTo(network.Parameters.AsSpan(layer.BiasOffset, layer.FanOut));
         }
         return network;
+    }
+
+    static bool AllFinite(ReadOnlySpan<float> values)
+    {
+        foreach (float v in values)
+            if (!float.IsFinite(v)) return false;
+        return true;
     }
 }

@@ -36,7 +36,8 @@ internal static class OnnxImport
         if (Directory.Exists(path)) throw new EngineException($"{path}: is a directory, not an ONNX file");
         if (!info.Exists) throw new EngineException($"{path}: file not found");
         if (info.Length > MaxFileBytes) throw new EngineException($"{path}: {info.Length:N0} bytes is more than one ONNX protobuf can hold (2 GiB)");
-        return FromBytes(File.ReadAllBytes(path), path);
+        // A protobuf message starts with a field tag: field number 1 or more, wire type varint, 64-bit, length or 32-bit.
+        return FromBytes(SpanReader.ReadFile(path, "ONNX file", 1, head => head[0] >= 0x08 && (head[0] & 7) is 0 or 1 or 2 or 5), path);
     }
 
     public static Model FromBytes(byte[] bytes, string name)
@@ -119,7 +120,7 @@ internal static class OnnxImport
             {
                 if (!dim.HasDimValue || dim.DimValue <= 0) throw Refuse($"input '{input.Name}' has a feature dimension without a fixed size");
                 width *= dim.DimValue;
-                if (width > ModelFile.MaxWidth) throw Refuse($"input '{input.Name}' has more than {ModelFile.MaxWidth:N0} features, the most a model holds");
+                if (width > Limits.MaxWidth) throw Refuse($"input '{input.Name}' has more than {Limits.MaxWidth:N0} features, the most a model holds");
             }
             return (int)width;
         }
@@ -279,7 +280,7 @@ internal static class OnnxImport
         void AddLayer(NodeProto node, float[] weights, int fanIn, int fanOut, float[] bias)
         {
             if (fanIn != _width) throw Refuse(node, $"takes {fanIn} inputs, the layer before gives {_width}");
-            if (fanOut > ModelFile.MaxWidth) throw Refuse(node, $"gives {fanOut:N0} outputs, more than the {ModelFile.MaxWidth:N0} a model holds");
+            if (fanOut > Limits.MaxWidth) throw Refuse(node, $"gives {fanOut:N0} outputs, more than the {Limits.MaxWidth:N0} a model holds");
             _layers.Add((weights, fanIn, fanOut, bias));
             _width = fanOut;
             _afterActivation = false;
@@ -296,7 +297,8 @@ internal static class OnnxImport
             if (_scaling.Width is int features && features != _layers[0].FanIn)
                 throw Refuse($"the input scaling has {features} features, the first layer takes {_layers[0].FanIn}");
             if (_layers[^1].FanOut < 2) throw Refuse($"the last layer gives {_layers[^1].FanOut} output; a classifier needs at least 2 classes");
-            if (_layers.Count - 1 > ModelFile.MaxHiddenLayers) throw Refuse($"{_layers.Count - 1} hidden layers is more than {ModelFile.MaxHiddenLayers}");
+            if (_layers.Count - 1 > Limits.MaxHiddenLayers) throw Refuse($"{_layers.Count - 1} hidden layers is more than the limit of {Limits.MaxHiddenLayers}");
+            if (_layers[^1].FanOut > Limits.MaxClasses) throw Refuse($"the last layer gives {_layers[^1].FanOut:N0} classes, more than the limit of {Limits.MaxClasses:N0}");
             var network = new Network(_layers[0].FanIn, _layers.Skip(1).Select(l => l.FanIn).ToArray(), _layers[^1].FanOut, activation);
             for (int l = 0; l < _layers.Count; l++)
             {

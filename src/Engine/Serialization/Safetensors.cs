@@ -64,7 +64,10 @@ internal static class Safetensors
         var info = new FileInfo(path);
         if (!info.Exists) throw new EngineException($"{path}: file not found");
         if (info.Length > Array.MaxLength) throw new EngineException($"{path}: {info.Length:N0} bytes is more than the engine reads into memory");
-        return FromBytes(File.ReadAllBytes(path), hiddenActivation, path);
+        // An 8-byte header length the format allows, then the JSON header's '{': anything else fails on those 9 bytes.
+        byte[] bytes = SpanReader.ReadFile(path, "safetensors file", 9,
+            head => BinaryPrimitives.ReadUInt64LittleEndian(head) is >= 2 and <= MaxHeaderBytes && head[8] == (byte)'{');
+        return FromBytes(bytes, hiddenActivation, path);
     }
 
     public static Network FromBytes(byte[] bytes, Activation hiddenActivation, string name)
@@ -91,8 +94,9 @@ internal static class Safetensors
             widths.Add(w.Shape[0]);
         }
         if (widths[^1] < 2) throw new EngineException($"{name}: the last layer gives {widths[^1]} output; a classifier needs at least 2 classes");
-        if (widths.Any(w => w > ModelFile.MaxWidth)) throw new EngineException($"{name}: a layer is wider than {ModelFile.MaxWidth:N0}");
-        if (prefixes.Count - 1 > ModelFile.MaxHiddenLayers) throw new EngineException($"{name}: {prefixes.Count - 1} hidden layers is more than {ModelFile.MaxHiddenLayers}");
+        Limits.CheckNetwork(widths[0], widths.Skip(1).Take(prefixes.Count - 1).ToArray(), widths[^1], name);
+        foreach (var (key, tensor) in tensors)
+            if (tensor.Data.Any(v => !float.IsFinite(v))) throw new EngineException($"{name}: {key} has a NaN or infinite value");
         var network = new Network(widths[0], widths.Skip(1).Take(prefixes.Count - 1).ToArray(), widths[^1], hiddenActivation);
         for (int l = 0; l < prefixes.Count; l++)
         {
@@ -116,7 +120,8 @@ internal static class Safetensors
         if (headerLength < 2 || headerLength > MaxHeaderBytes || headerLength > (ulong)(bytes.Length - 8))
             throw new EngineException($"{name}: not a safetensors file (header length {headerLength} for a file of {bytes.Length} bytes)");
         long dataStart = 8 + (long)headerLength, dataLength = bytes.Length - dataStart;
-        // JsonDocument checks strings' UTF-8 only when they are read (and then throws InvalidOperationException).
+        // JsonDocument checks strings' UTF-8 only when they are read, with an InvalidOperationException; the format
+        // requires UTF-8, so check it up front (found by fuzzing).
         if (!System.Text.Unicode.Utf8.IsValid(bytes.AsSpan(8, (int)headerLength)))
             throw new EngineException($"{name}: not a safetensors file (its header is not UTF-8 text)");
         JsonDocument header;

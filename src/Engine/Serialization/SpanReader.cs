@@ -39,18 +39,46 @@ internal ref struct SpanReader(ReadOnlySpan<byte> bytes, string name, string kin
         return MemoryMarshal.Cast<byte, float>(Take(4 * n)).ToArray();
     }
 
-    /// <summary>The whole file, for parsing in memory; I/O errors become <see cref="EngineException"/>s.</summary>
-    public static byte[] ReadFile(string path, string kind)
+    /// <summary>
+    /// The whole file, for parsing in memory; I/O errors become <see cref="EngineException"/>s. When the first bytes are
+    /// not <paramref name="magic"/>, only those are returned (the parser then reports the wrong magic number), so
+    /// /dev/zero or a wrong file is refused after a few bytes. A regular file's size is checked before it is read;
+    /// anything else (a device, a FIFO) is read in chunks up to the largest array .NET holds.
+    /// </summary>
+    public static byte[] ReadFile(string path, string kind, ReadOnlySpan<byte> magic = default)
+    {
+        byte[] expected = magic.ToArray();
+        return ReadFile(path, kind, expected.Length, head => head.AsSpan().SequenceEqual(expected));
+    }
+
+    /// <summary>As above, with the first <paramref name="prefixLength"/> bytes judged by <paramref name="plausible"/> (formats without a magic number).</summary>
+    public static byte[] ReadFile(string path, string kind, int prefixLength, Func<byte[], bool> plausible)
     {
         if (string.IsNullOrWhiteSpace(path)) throw new EngineException($"{kind} name is empty");
+        if (Directory.Exists(path)) throw new EngineException($"{path}: is a directory, not a {kind}");
         try
         {
             var info = new FileInfo(path);
             if (!info.Exists) throw new EngineException($"{path}: {kind} not found");
-            if (info.Length > int.MaxValue) throw new EngineException($"{path}: {info.Length} bytes is too large for a {kind}");
-            return File.ReadAllBytes(path);
+            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
+            var head = new byte[prefixLength];
+            int got = stream.ReadAtLeast(head, head.Length, throwOnEndOfStream: false);
+            if (got < head.Length || !plausible(head)) return head[..got];
+            if (stream.CanSeek && stream.Length > 0)
+            {
+                if (stream.Length > Array.MaxLength) throw new EngineException($"{path}: {stream.Length:N0} bytes is too large for a {kind}");
+                var all = new byte[stream.Length];
+                head.CopyTo(all, 0);
+                stream.ReadExactly(all, head.Length, all.Length - head.Length);
+                return all;
+            }
+            byte[] rest = Engine.Data.BoundedRead.UpTo(stream, Array.MaxLength - head.Length);
+            if (rest.Length == Array.MaxLength - head.Length && stream.ReadByte() >= 0)
+                throw new EngineException($"{path}: more than {Array.MaxLength:N0} bytes is too large for a {kind}");
+            return [.. head, .. rest];
         }
+        catch (EndOfStreamException) { throw new EngineException($"{path}: the {kind} shrank while it was read"); }
         catch (UnauthorizedAccessException) { throw new EngineException($"{path}: permission denied"); }
-        catch (IOException e) { throw new EngineException($"{path}: {e.Message}"); }
+        catch (IOException e) { throw new EngineException($"{path}: {AtomicFile.Describe(e)}"); }
     }
 }

@@ -27,7 +27,11 @@ internal sealed class Checkpointer
         if (File.Exists(full)) throw new EngineException($"{options.Directory}: is a file, expected a checkpoint directory");
         string? parent = Path.GetDirectoryName(full);
         if (parent is not null && !System.IO.Directory.Exists(parent)) throw new EngineException($"{options.Directory}: parent directory {parent} does not exist");
-        System.IO.Directory.CreateDirectory(full);
+        try { System.IO.Directory.CreateDirectory(full); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new EngineException($"{options.Directory}: cannot create the checkpoint directory ({AtomicFile.Describe(e)})");
+        }
     }
 
     public int EverySteps => _options.EverySteps;
@@ -37,7 +41,14 @@ internal sealed class Checkpointer
     {
         string path = Path.Combine(_options.Directory, CheckpointFile.Name(state.Cursor.Epoch, state.Cursor.Step));
         new Checkpoint(_model(state.Network), state.Options, state.Cursor, state.Reports, state.Optimizer, state.Best).Save(path);
-        foreach (string old in CheckpointFile.List(_options.Directory).SkipLast(_options.Keep)) File.Delete(old);
+        foreach (string old in CheckpointFile.List(_options.Directory).SkipLast(_options.Keep))
+        {
+            try { File.Delete(old); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                throw new EngineException($"{old}: cannot delete an old checkpoint ({AtomicFile.Describe(e)})");
+            }
+        }
         return path;
     }
 }

@@ -3,8 +3,8 @@ namespace Engine.Training;
 /// <summary>Mini-batch training settings. With the default optimizer (plain SGD) the update is
 /// W −= lr·(mean ∂CE/∂W + l2·W), b −= lr·mean ∂CE/∂b; <see cref="Optimizer"/>, <see cref="Schedule"/> and
 /// <see cref="EarlyStoppingPatience"/> choose momentum or Adam, a per-epoch learning-rate schedule and early stopping.</summary>
-/// <param name="Epochs">Passes over the training set (≥ 1).</param>
-/// <param name="BatchSize">Examples per step (≥ 1); the last batch of an epoch may be smaller.</param>
+/// <param name="Epochs">Passes over the training set (1 to <see cref="Limits.MaxEpochs"/>).</param>
+/// <param name="BatchSize">Examples per step (1 to <see cref="Limits.MaxBatch"/>); the last batch of an epoch may be smaller.</param>
 /// <param name="LearningRate">The step size lr (positive, finite).</param>
 /// <param name="L2">The weight-decay factor l2 on weights, not biases (finite, ≥ 0): added to the gradient as l2·W, except
 /// with AdamW, where it is the decoupled decay W −= lr·l2·W.</param>
@@ -31,8 +31,8 @@ public sealed record TrainingOptions(int Epochs, int BatchSize, float LearningRa
         if (Optimizer is null) throw new EngineException("no optimizer given");
         if (Schedule is null) throw new EngineException("no learning-rate schedule given");
         if (EarlyStoppingPatience < 0) throw EngineException.ForParameter("early-stopping patience", $"must be 0 (off) or a number of epochs, got {EarlyStoppingPatience}");
-        if (Epochs < 1) throw EngineException.ForParameter("epochs", $"must be at least 1, got {Epochs}");
-        if (BatchSize < 1) throw EngineException.ForParameter("batch size", $"must be at least 1, got {BatchSize}");
+        if (Epochs < 1 || Epochs > Limits.MaxEpochs) throw EngineException.ForParameter("epochs", $"must be 1 to {Limits.MaxEpochs:N0} (the limit), got {Epochs:N0}");
+        if (BatchSize < 1 || BatchSize > Limits.MaxBatch) throw EngineException.ForParameter("batch size", $"must be 1 to {Limits.MaxBatch:N0} (the limit), got {BatchSize:N0}");
         if (!(LearningRate > 0) || !float.IsFinite(LearningRate)) throw EngineException.ForParameter("learning rate", $"must be a positive finite number, got {LearningRate}");
         if (!(L2 >= 0) || !float.IsFinite(L2)) throw EngineException.ForParameter("L2 factor", $"must be a finite number ≥ 0, got {L2}");
         Optimizer.Validate();

@@ -343,12 +343,20 @@ public sealed class ModelFileTests : IDisposable
     [Fact]
     public void Huge_but_in_range_widths_with_a_matching_count_fail_on_length_without_allocating()
     {
-        const uint big = 1u << 24;
-        ulong expected = (ulong)big * big + big + (ulong)big * big + big; // 2^24-2^24-2^24
-        var (e, allocated) = ReadMeasured(Header(big, [big], big, parameterCount: expected, parameterBytes: 64));
+        const uint big = 1u << 24, classes = Limits.MaxClasses; // the widest layers and the most classes the limits allow
+        ulong expected = (ulong)big * big + big + (ulong)big * classes + classes; // 2^24-2^24-10000
+        var (e, allocated) = ReadMeasured(Header(big, [big], classes, parameterCount: expected, parameterBytes: 64));
         var engine = Assert.IsType<EngineException>(e);
         Assert.Contains("bytes of parameters", engine.Message);
         Assert.True(allocated < 1 << 20, $"{allocated:N0} bytes allocated");
+    }
+
+    [Fact]
+    public void A_class_count_beyond_the_limit_is_refused_naming_it()
+    {
+        var (e, _) = ReadMeasured(Header(784, [16], Limits.MaxClasses + 1, parameterCount: 0, parameterBytes: 64));
+        var engine = Assert.IsType<EngineException>(e);
+        Assert.Contains("limit of 10,000", engine.Message);
     }
 
     [Fact]
