@@ -37,7 +37,7 @@ static class Targets
         ["idx"] = path => IdxReader.Read(path),
         ["csv"] = path => CsvReader.Read(path),
         ["model"] = path => ModelFile.Load(path),
-        ["npz"] = path => Npz.ToNetwork(Npz.Read(path), Engine.Kernels.Activation.Tanh, path),
+        ["npz"] = path => Npz.ToNetwork(NpyReader.ReadNpz(path), Engine.Kernels.Activation.Tanh, path),
         ["checkpoint"] = path => Checkpoint.Load(path),
         ["onnx"] = path => OnnxImport.Read(path),
         ["safetensors"] = path => Safetensors.Read(path, Engine.Kernels.Activation.Tanh),

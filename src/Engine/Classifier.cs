@@ -79,7 +79,7 @@ public sealed class Classifier : IDisposable
 
     /// <summary>A network whose weights come from an .npz file with arrays W1, b1, W2, b2, … (W as fan-in × fan-out).</summary>
     public static Classifier FromWeights(string npzPath, Activation hiddenActivation, InputScaling scaling, ComputeOptions? compute = null) =>
-        new(Npz.ToNetwork(Npz.Read(npzPath), hiddenActivation, npzPath), scaling, compute);
+        new(Npz.ToNetwork(NpyReader.ReadNpz(npzPath), hiddenActivation, npzPath), scaling, compute);
 
     /// <summary>
     /// A classifier read from an ONNX file: the MLPs PyTorch's torch.onnx.export (Gemm, transB = 1), Keras/tf2onnx (MatMul

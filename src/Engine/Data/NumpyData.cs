@@ -1,5 +1,3 @@
-using Engine.Serialization;
-
 namespace Engine.Data;
 
 /// <summary>
@@ -17,9 +15,9 @@ internal static class NumpyData
         {
             var info = new FileInfo(path);
             using var stream = Open(path);
-            return new LoadedData(Make(Npz.ReadNpy(stream, path, info.Length), null, path), null);
+            return new LoadedData(Make(NpyReader.ReadNpy(stream, path, info.Length), null, path), null);
         }
-        var arrays = Npz.Read(path);
+        var arrays = NpyReader.ReadNpz(path);
         if (arrays.ContainsKey("x_train"))
         {
             var train = Make(arrays["x_train"], Labels(arrays, "y_train", path), $"{path}:x_train");

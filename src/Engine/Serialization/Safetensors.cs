@@ -1,3 +1,4 @@
+using Engine.Data;
 using System.Buffers.Binary;
 using System.Globalization;
 using System.Text;

@@ -370,7 +370,7 @@ public sealed class CliTests : IDisposable
         Assert.Equal([20, 16, 3], saved.Network.Widths);
         Assert.Equal(InputScaling.Kind.Divide, saved.Scaling.Mode);
         Assert.Equal(16f, saved.Scaling.Divisor);
-        var exported = Npz.ToNetwork(Npz.Read(npz), Activation.Tanh, npz);
+        var exported = Npz.ToNetwork(NpyReader.ReadNpz(npz), Activation.Tanh, npz);
         Assert.Equal(saved.Network.Widths, exported.Widths);
         Assert.Equal(saved.Network.Parameters, exported.Parameters);
 

@@ -242,7 +242,7 @@ public sealed class HostileInputTests : IDisposable
     public void An_npz_member_with_a_bad_crc_is_refused()
     {
         string path = CorruptNpz();
-        var e = Assert.Throws<EngineException>(() => Npz.Read(path));
+        var e = Assert.Throws<EngineException>(() => NpyReader.ReadNpz(path));
         Assert.Contains("Bad CRC-32", e.Message);
         AssertFailsCleanly(EngineProcess.Run("train", "--data", Csv(), "--epochs", "1", "--init", path), Failure, "Bad CRC-32");
     }

@@ -1,3 +1,4 @@
+using Engine.Data;
 using System.IO.Compression;
 using System.Security.Cryptography;
 using System.Text.Json;
@@ -490,7 +491,7 @@ public sealed class GoldenVectorTests : IDisposable
     {
         lock (Loaded)
         {
-            if (!Loaded.TryGetValue(file, out var arrays)) Loaded[file] = arrays = Npz.Read(Path.Combine(CommittedDir, file));
+            if (!Loaded.TryGetValue(file, out var arrays)) Loaded[file] = arrays = NpyReader.ReadNpz(Path.Combine(CommittedDir, file));
             return arrays;
         }
     }

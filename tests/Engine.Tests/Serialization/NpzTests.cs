@@ -1,3 +1,4 @@
+using Engine.Data;
 using System.Buffers.Binary;
 using System.IO.Compression;
 using System.Text;
@@ -46,7 +47,7 @@ public sealed class NpzTests : IDisposable
         string path = _dir.File("arrays.npz");
 
         Npz.Write(path, [("matrix", matrix), ("vector", vector), ("single", single), ("odd", odd)]);
-        var read = Npz.Read(path);
+        var read = NpyReader.ReadNpz(path);
 
         Assert.Equal(["matrix", "odd", "single", "vector"], read.Keys.Order(StringComparer.Ordinal));
         foreach (var (name, expected) in new[] { ("matrix", matrix), ("vector", vector), ("single", single), ("odd", odd) })
@@ -88,7 +89,7 @@ public sealed class NpzTests : IDisposable
         string path = _dir.File("weights.npz");
 
         Npz.Write(path, Npz.FromNetwork(network));
-        var arrays = Npz.Read(path);
+        var arrays = NpyReader.ReadNpz(path);
         var back = Npz.ToNetwork(arrays, Activation.Sigmoid, path);
 
         Assert.Equal(["W1", "W2", "W3", "b1", "b2", "b3"], arrays.Keys.Order(StringComparer.Ordinal));
@@ -174,10 +175,10 @@ public sealed class NpzTests : IDisposable
     public void Files_that_are_not_npz_are_engine_errors()
     {
         string missing = _dir.File("missing.npz");
-        Assert.Contains(missing, Assert.Throws<EngineException>(() => Npz.Read(missing)).Message);
+        Assert.Contains(missing, Assert.Throws<EngineException>(() => NpyReader.ReadNpz(missing)).Message);
 
         string text = _dir.WriteText("text.npz", "this is not a zip file");
-        Assert.Contains(text, Assert.Throws<EngineException>(() => Npz.Read(text)).Message);
+        Assert.Contains(text, Assert.Throws<EngineException>(() => NpyReader.ReadNpz(text)).Message);
     }
 
     // ---- .npy members written by hand -----------------------------------------------------------
@@ -196,7 +197,7 @@ public sealed class NpzTests : IDisposable
         return ms.ToArray();
     }
 
-    static NpyArray ReadNpy(byte[] bytes) => Npz.ReadNpy(new MemoryStream(bytes), "member.npy", bytes.Length);
+    static NpyArray ReadNpy(byte[] bytes) => NpyReader.ReadNpy(new MemoryStream(bytes), "member.npy", bytes.Length);
 
     [Fact]
     public void Reads_big_endian_float64_fortran_order_and_version_2_members()
@@ -286,7 +287,7 @@ public sealed class NpzTests : IDisposable
         string path = _dir.Write("lying.npz", LyingNpz(dtype, rows, cols, itemSize));
 
         long before = GC.GetAllocatedBytesForCurrentThread();
-        var e = Record.Exception(() => Npz.Read(path));
+        var e = Record.Exception(() => NpyReader.ReadNpz(path));
         long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
 
         Assert.True(e is EngineException, $"expected EngineException, got {e?.GetType().FullName ?? "none"}: {e?.Message}");
@@ -305,7 +306,7 @@ public sealed class NpzTests : IDisposable
     public void Reads_the_numpy_fixture_with_c_and_fortran_order_and_float64()
     {
         Assert.True(File.Exists(FixturePath), $"{FixturePath} is missing (Fixtures/** should be copied to the output directory)");
-        var arrays = Npz.Read(FixturePath);
+        var arrays = NpyReader.ReadNpz(FixturePath);
 
         Assert.Equal(["W1", "W2", "b1", "b2"], arrays.Keys.Order(StringComparer.Ordinal));
         Assert.Equal([3, 4], arrays["W1"].Shape);
@@ -324,7 +325,7 @@ public sealed class NpzTests : IDisposable
     [Fact]
     public void The_numpy_fixture_becomes_a_3_4_2_network()
     {
-        var network = Npz.ToNetwork(Npz.Read(FixturePath), Activation.Tanh, FixturePath);
+        var network = Npz.ToNetwork(NpyReader.ReadNpz(FixturePath), Activation.Tanh, FixturePath);
 
         Assert.Equal([3, 4, 2], network.Widths);
         var l1 = network.Layers[0];
