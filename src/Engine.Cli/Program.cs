@@ -18,8 +18,9 @@ root.Subcommands.Add(DataCommand.Create());
 root.Subcommands.Add(CompareCommand.Create());
 root.Subcommands.Add(ReportCommand.Create());
 
+HelpGroups.Apply(root);
 ParseResult parsed = root.Parse(args);
-if (parsed.Errors.Count > 0)
+if (parsed.Errors.Count > 0 && parsed.Action is not HelpGroups) // --help works even when required options are missing
 {
     // Name the word that did not parse when there is one (e.g. an unknown command or option).
     var error = parsed.UnmatchedTokens.Count > 0
