@@ -109,8 +109,18 @@ internal sealed unsafe class ElementWise<TVec> : IElementWise where TVec : struc
     public void Update<TRule>(in TRule rule, Span<float> weights, ReadOnlySpan<float> gradient, Span<float> first, Span<float> second)
         where TRule : struct, IUpdateRule
     {
-        fixed (float* w = weights, g = gradient, s1 = first, s2 = second) Update(rule, w, g, s1, s2, weights.Length);
+        fixed (float* w = weights, g = gradient, s1 = first, s2 = second) UpdateAll(rule, w, g, s1, s2, weights.Length);
     }
+
+    /// <summary>
+    /// <see cref="Update{TRule}(in TRule, float*, float*, float*, float*, int)"/> as the root of its own compilation, for a
+    /// whole tensor: inlined into the span method above, Adam's vector operations exceeded the JIT's inlining budget and
+    /// became calls (the stored-gradient Adam step of 784×128 took 590 µs instead of 60). The fused epilogue keeps the
+    /// inlined form: it calls per tile row, where a call each time cost the SGD step a third more.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    static void UpdateAll<TRule>(in TRule rule, float* w, float* g, float* s1, float* s2, int n) where TRule : struct, IUpdateRule =>
+        Update(rule, w, g, s1, s2, n);
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Finish<TEpilogue>(in TEpilogue epilogue, float* product, int ldp, float* c, int ldc, int rows, int n) where TEpilogue : struct, IGemmEpilogue =>
@@ -152,11 +162,8 @@ internal sealed unsafe class ElementWise<TVec> : IElementWise where TVec : struc
     /// <summary>
     /// The rule on n parameters w with gradients g and the state the rule keeps (s1, s2: read and written only as far as
     /// <see cref="IUpdateRule.StateVectors"/> says). Also the GEMM's fused update epilogue, tile row by tile row.
-    /// Not inlined into its callers on purpose: as the root of its own compilation the JIT inlines every vector operation
-    /// of the rule; inlined into a caller, Adam's operations exceeded the caller's inlining budget and became calls
-    /// (the stored-gradient Adam step of 784×128 took 590 µs instead of 60).
     /// </summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Update<TRule>(in TRule rule, float* w, float* g, float* s1, float* s2, int n) where TRule : struct, IUpdateRule
     {
         int j = 0;
