@@ -136,12 +136,17 @@ static class Provenance
         w.WriteEndObject();
     }
 
+    /// <summary>Hashes by full path, so a run that writes both the metrics JSON and the report reads each file once.</summary>
+    static readonly Dictionary<string, string> Hashes = [];
+
     static string Sha256(string file)
     {
+        string path = Path.GetFullPath(file);
+        if (Hashes.TryGetValue(path, out string? known)) return known;
         try
         {
-            using var stream = File.OpenRead(file);
-            return Convert.ToHexStringLower(SHA256.HashData(stream));
+            using var stream = File.OpenRead(path);
+            return Hashes[path] = Convert.ToHexStringLower(SHA256.HashData(stream));
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

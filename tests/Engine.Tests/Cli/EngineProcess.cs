@@ -81,6 +81,32 @@ internal static class EngineProcess
         return new EngineRun(args, process.ExitCode, Stdout(), stderr.Result.Replace("\r\n", "\n"));
     }
 
+    /// <summary>
+    /// Runs the engine under a pseudo-terminal of <paramref name="columns"/> columns (util-linux <c>script</c>; CI unset so
+    /// the live display is chosen), returning the exit code, the terminal's output and standard error. Fails where
+    /// <c>script</c> is missing (Debian always has util-linux) rather than passing without having looked.
+    /// </summary>
+    public static async Task<(int ExitCode, string Output, string Stderr)> RunInTerminal(int columns, params string[] args)
+    {
+        string? script = new[] { "/usr/bin/script", "/bin/script" }.FirstOrDefault(File.Exists);
+        Assert.True(script is not null, "util-linux script(1) is needed to run the engine under a pseudo-terminal");
+        string command = $"stty cols {columns}; '{DotnetHost()}' '{EngineDll}' " + string.Join(' ', args.Select(a => $"'{a}'"));
+        var start = new ProcessStartInfo(script)
+        {
+            RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, UseShellExecute = false,
+        };
+        foreach (string a in new[] { "-q", "-e", "-c", command, "/dev/null" }) start.ArgumentList.Add(a);
+        start.Environment.Remove("CI"); // CI=true would choose the plain lines
+        start.Environment["TERM"] = "xterm-256color";
+        start.Environment["COLUMNS"] = columns.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        Assert.True(process.WaitForExit(DefaultTimeout), "engine under script did not finish");
+        process.WaitForExit();
+        return (process.ExitCode, await stdout, await stderr);
+    }
+
     /// <summary>The dotnet host running these tests when it can be found, else <c>dotnet</c> from PATH.</summary>
     static string DotnetHost()
     {

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.RegularExpressions;
 using Engine.Tests.Data;
 using Engine.Training;
@@ -36,32 +35,14 @@ public sealed partial class LiveProgressTests : IDisposable
     [Fact]
     public async Task Short_epochs_each_show_their_own_bar_and_nothing_wraps_at_80_columns()
     {
-        string? script = new[] { "/usr/bin/script", "/bin/script" }.FirstOrDefault(File.Exists);
-        Assert.True(script is not null, "util-linux script(1) is needed to run the engine under a pseudo-terminal");
         var csv = new System.Text.StringBuilder("label," + string.Join(',', Enumerable.Range(0, 20).Select(i => $"p{i}")) + "\n");
         for (int i = 0; i < 3000; i++)
             csv.Append(i % 3).Append(',').AppendJoin(',', Enumerable.Range(0, 20).Select(j => (j / 6 == i % 3 ? 9 : 1) + (i * 7 + j) % 4))
                .Append('\n');
         string data = _dir.WriteText("short.csv", csv.ToString());
-        string dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } h && File.Exists(h) ? h
-            : Environment.ProcessPath is string p && Path.GetFileNameWithoutExtension(p) == "dotnet" ? p : "dotnet";
-        string command = $"stty cols 80; '{dotnet}' '{EngineProcess.EngineDll}' train --data '{data}' --epochs 3 --hidden 16 --batch 4 --threads 1";
-        var start = new ProcessStartInfo(script)
-        {
-            RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, UseShellExecute = false,
-        };
-        foreach (string a in new[] { "-q", "-e", "-c", command, "/dev/null" }) start.ArgumentList.Add(a);
-        start.Environment.Remove("CI");
-        start.Environment["TERM"] = "xterm-256color";
-        start.Environment["COLUMNS"] = "80";
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        Assert.True(process.WaitForExit(TimeSpan.FromSeconds(120)), "engine under script did not finish");
-        process.WaitForExit();
-        string output = await stdout;
-        string context = $"exit {process.ExitCode}\n--- output ---\n{output}\n--- stderr ---\n{await stderr}";
-        Assert.True(process.ExitCode == 0, context);
+        var (exitCode, output, stderr) = await EngineProcess.RunInTerminal(80, "train", "--data", data, "--epochs", "3", "--hidden", "16", "--batch", "4", "--threads", "1");
+        string context = $"exit {exitCode}\n--- output ---\n{output}\n--- stderr ---\n{stderr}";
+        Assert.True(exitCode == 0, context);
         string text = Escape().Replace(output, "");
         for (int epoch = 1; epoch <= 3; epoch++)
             Assert.True(text.Contains($"epoch {epoch}/3  loss ", StringComparison.Ordinal), $"epoch {epoch}'s bar was never drawn\n{context}");

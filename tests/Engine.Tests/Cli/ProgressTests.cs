@@ -1,4 +1,3 @@
-using System.Diagnostics;
 
 namespace Engine.Tests.Cli;
 
@@ -35,28 +34,10 @@ public sealed class ProgressTests
     [Fact]
     public async Task In_a_terminal_the_live_bar_runs_and_the_run_ends_normally()
     {
-        string? script = new[] { "/usr/bin/script", "/bin/script" }.FirstOrDefault(File.Exists);
-        Assert.True(script is not null, "util-linux script(1) is needed to run the engine under a pseudo-terminal");
-        string dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } h && File.Exists(h) ? h
-            : Environment.ProcessPath is string p && Path.GetFileNameWithoutExtension(p) == "dotnet" ? p : "dotnet";
         // The reference backend makes an epoch last long enough (about a second) for the bar to be drawn.
-        string command = $"'{dotnet}' '{EngineProcess.EngineDll}' train --epochs 2 --hidden 32 --backend reference --threads 1";
-        var start = new ProcessStartInfo(script)
-        {
-            RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, UseShellExecute = false,
-        };
-        foreach (string a in new[] { "-q", "-e", "-c", command, "/dev/null" }) start.ArgumentList.Add(a);
-        start.Environment.Remove("CI");          // CI=true would choose the plain lines
-        start.Environment["TERM"] = "xterm-256color";
-        start.Environment["COLUMNS"] = "120";
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        Assert.True(process.WaitForExit(TimeSpan.FromSeconds(120)), "engine under script did not finish");
-        process.WaitForExit();
-        string output = await stdout;
-        string context = $"exit {process.ExitCode}\n--- output ---\n{output}\n--- stderr ---\n{await stderr}";
-        Assert.True(process.ExitCode == 0, context);
+        var (exitCode, output, stderr) = await EngineProcess.RunInTerminal(120, "train", "--epochs", "2", "--hidden", "32", "--backend", "reference", "--threads", "1");
+        string context = $"exit {exitCode}\n--- output ---\n{output}\n--- stderr ---\n{stderr}";
+        Assert.True(exitCode == 0, context);
         Assert.Contains('\u001b', output);
         Assert.Matches(@"epoch \d/2  loss \d\.\d{4}  [\d,]+ samples/s  \d+:\d\d left", output);
         Assert.Contains("epoch 1/2  train loss", output);
