@@ -29,13 +29,29 @@ static class StepProfile
         network.InitializeWeights(0);
         var trainer = new Trainer(network, timed, new TrainingOptions(epochs + 1, batch, 0.1f, 1e-4f, 0, true));
 
+        if (args.Length > 3 && args[3] == "steps")
+        {
+            // Steps on all of the backend's threads (no StepThreads choice), batches in order, after 2 s of warm-up so the
+            // tiered JIT has finished: what one step costs on this thread count.
+            var x = new ReadOnlyMatrixView(train.Features.AsSpan(0, batch * 784), batch, 784);
+            var y = train.Labels.AsSpan(0, batch);
+            for (var warm = Stopwatch.StartNew(); warm.Elapsed.TotalSeconds < 2;) trainer.Step(x, y);
+            timed.Reset();
+            int steps = 60_000 / batch * epochs;
+            var clock = Stopwatch.StartNew();
+            for (int s = 0; s < steps; s++) trainer.Step(x, y);
+            double perEpoch = clock.Elapsed.TotalSeconds / epochs;
+            Print(timed, $"simd {InstructionSets.Best}, {threads} thread(s), batch {batch}, steps only", perEpoch, epochs, 60_000 / batch * batch, "samples/s", "outside kernels (loop)");
+            return;
+        }
         Console.WriteLine($"byte form of the training set: {(train.Bytes is not null ? $"bytes / {train.BytesDivisor:G9}" : "none")}");
         trainer.RunEpoch(train, 0); // warm-up: tiered JIT, packing buffers, page faults
         timed.Reset();
         double total = 0;
         for (int e = 1; e <= epochs; e++) total += trainer.RunEpoch(train, e).Seconds;
 
-        Print(timed, $"simd {InstructionSets.Best}, {threads} thread(s), batch {batch}", total / epochs, epochs, train.Count, "samples/s",
+        string chosen = trainer.StepKernels is { } k ? (k.Parallelism > 1 ? "steps on all threads" : "steps on one thread") : "no choice yet";
+        Print(timed, $"simd {InstructionSets.Best}, {threads} thread(s), batch {batch}, {chosen}", total / epochs, epochs, train.Count, "samples/s",
               "outside kernels (shuffle, gather, loop)");
     }
 

@@ -4,43 +4,54 @@ using Engine.Kernels;
 namespace Engine.Training;
 
 /// <summary>
-/// Whether an epoch's steps run on all of the backend's threads or on one, chosen by timing real steps. Small batches
-/// can run slower on two threads than on one: the split saves less than the hand-offs and the second core's
-/// interference cost (Zen 5, 784-128-10, batch 32: 83 µs a step on 1 thread, 144 µs on 2; batch 128: 318 against 279).
-/// Both ways compute the same bits (threads never split K), so the choice changes speed only. The first full-size
-/// steps a trainer runs alternate between the two after a warm-up; then the faster median wins for the trainer's life.
+/// Whether a trainer's steps run on all of the backend's threads or on one, chosen by timing real steps. Small batches
+/// can run slower on two threads than on one: the split saves less than the second core's cost, which on the 2-vCPU
+/// hosts is mostly operands moving between the cores' caches, not the hand-off (about 2 µs a Run: perf-results/
+/// 2026-12-07-threads). Both ways compute the same bits (threads never split K), so the choice changes speed only.
+/// Trials alternate the two ways on full-size steps and the faster median wins until the next trial. Trials repeat at
+/// growing intervals (64, 128, … up to 4,096 steps): the first ones run while the tiered JIT is still compiling the
+/// step's methods (a choice made on that code alone was measured wrong: 2 threads 35 % slower than 1 at batch 32), and
+/// the machine's load can change under a long run. A trial costs at most 12 steps on the slower way.
 /// </summary>
 internal sealed class StepThreads
 {
-    const int WarmUp = 4, SamplesEach = 12;
+    const int WarmUp = 4, SamplesEach = 12, FirstInterval = 64, LongestInterval = 4096;
 
     readonly IKernels _all, _one;
     readonly long[] _ticks = new long[2 * SamplesEach]; // even: all threads, odd: one
-    int _timed, _seen;
+    int _warmUp = WarmUp, _timed, _interval = FirstInterval, _untilTrial;
     IKernels? _chosen;
+    bool _trial = true;
 
     public StepThreads(IKernels kernels)
     {
         _all = kernels;
         _one = kernels.Parallelism > 1 ? kernels.PartKernels(0) : kernels;
-        if (ReferenceEquals(_one, _all)) _chosen = _all;
+        if (ReferenceEquals(_one, _all)) { _chosen = _all; _trial = false; _untilTrial = int.MaxValue; }
     }
 
     /// <summary>The kernels the next step runs on.</summary>
-    public IKernels Next => _chosen ?? (_seen < WarmUp || _timed % 2 == 0 ? _all : _one);
+    public IKernels Next => !_trial ? _chosen! : _warmUp > 0 || _timed % 2 == 0 ? _all : _one;
 
-    /// <summary>The kernels chosen, or null while still timing.</summary>
+    /// <summary>The kernels chosen by the last trial, or null before the first has ended.</summary>
     public IKernels? Chosen => _chosen;
 
     /// <summary>Records a step that ran on <see cref="Next"/> and took <paramref name="ticks"/> (only full-size batches count).</summary>
     public void Record(long ticks, bool fullBatch)
     {
-        if (_chosen is not null || !fullBatch) return;
-        if (_seen++ < WarmUp) return;
+        if (!fullBatch) return;
+        if (!_trial)
+        {
+            if (--_untilTrial <= 0) { _trial = true; _timed = 0; }
+            return;
+        }
+        if (_warmUp > 0) { _warmUp--; return; }
         _ticks[_timed++] = ticks;
         if (_timed < _ticks.Length) return;
-        long all = Median(0), one = Median(1);
-        _chosen = one < all ? _one : _all;
+        _chosen = Median(1) < Median(0) ? _one : _all;
+        _trial = false;
+        _untilTrial = _interval;
+        _interval = Math.Min(2 * _interval, LongestInterval);
     }
 
     long Median(int side)

@@ -22,6 +22,7 @@ internal sealed class Trainer
     readonly Workspace _workspace;
     readonly float[] _batchInput;   // (B, inputWidth): gathered rows of a shuffled batch
     readonly int[] _batchLabels;    // (B)
+    readonly BatchGather _gather;
     readonly OptimizerState _optimizer;
     float _learningRate;            // this epoch's rate, from the schedule
 
@@ -38,6 +39,7 @@ internal sealed class Trainer
         _workspace = new Workspace(network, options.BatchSize);
         _batchInput = new float[checked(options.BatchSize * network.InputWidth)];
         _batchLabels = new int[options.BatchSize];
+        _gather = new BatchGather(_batchInput, _batchLabels);
         _optimizer = optimizerState ?? new OptimizerState(options.Optimizer, network.Parameters.Length);
         if (_optimizer.Optimizer != options.Optimizer) throw new ArgumentException("the optimizer state belongs to another optimizer", nameof(optimizerState));
         _learningRate = options.LearningRate;
@@ -133,6 +135,8 @@ internal sealed class Trainer
         for (int start = here.Step * batch; start < n; start += batch)
         {
             int rows = Math.Min(batch, n - start);
+            IKernels kernels = _threads.Next;
+            long started = StepThreads.Now; // the gather runs on the step's threads too, so it counts in their timing
             ReadOnlyMatrixView x;
             ReadOnlySpan<int> y;
             if (order is null)
@@ -142,38 +146,19 @@ internal sealed class Trainer
             }
             else
             {
-                Gather(_kernels, train, order.AsSpan(start, rows), _batchInput, _batchLabels);
+                _gather.Run(kernels, train, order, start, rows);
                 x = new ReadOnlyMatrixView(_batchInput.AsSpan(0, rows * d), rows, d);
                 y = _batchLabels.AsSpan(0, rows);
             }
             // The next batch's rows are scattered over the whole set: the step fetches them while it runs.
             var next = order is null ? default
                 : new BatchPrefetch(train, order.AsSpan(Math.Min(n, start + batch), Math.Min(n, start + 2 * batch) - Math.Min(n, start + batch)));
-            long started = StepThreads.Now;
-            StepResult step = Step(_threads.Next, x, y, next);
+            StepResult step = Step(kernels, x, y, next);
             _threads.Record(StepThreads.Now - started, rows == batch);
             here = new TrainingCursor(here.Epoch, here.Step + 1, here.LossSum + step.LossSum, here.Correct + step.Correct);
             afterStep?.Invoke(here, clock.Elapsed.TotalSeconds);
         }
         return (here, clock.Elapsed.TotalSeconds);
-    }
-
-    /// <summary>
-    /// Copies the examples <paramref name="rows"/> of <paramref name="train"/> into <paramref name="x"/> (rows.Length, Width)
-    /// and their labels into <paramref name="y"/>. Pixel data is read from its byte form (a quarter of the memory of
-    /// the floats, rows scattered over the whole set) and converted by <see cref="IKernels.BytesToFloats"/>, the
-    /// division that made the features: the batch has the feature rows' bits either way.
-    /// </summary>
-    internal static void Gather(IKernels kernels, Dataset train, ReadOnlySpan<int> rows, Span<float> x, Span<int> y)
-    {
-        int d = train.Width;
-        for (int r = 0; r < rows.Length; r++)
-        {
-            int source = rows[r];
-            if (train.Bytes is not null) kernels.BytesToFloats(train.ByteRow(source), x.Slice(r * d, d), train.BytesDivisor);
-            else train.Row(source).CopyTo(x.Slice(r * d, d));
-            y[r] = train.Labels![source];
-        }
     }
 
     /// <summary>
@@ -185,6 +170,9 @@ internal sealed class Trainer
     /// <returns>The batch's summed cross-entropy and how many of its rows the forward pass classified right.</returns>
     public StepResult Step(ReadOnlyMatrixView x, ReadOnlySpan<int> y, BatchPrefetch next = default) => Step(_kernels, x, y, next);
 
+    /// <summary>The threads the last trial chose for the epochs' steps (all of the backend's, or one: <see cref="StepThreads"/>); null before it ends.</summary>
+    public IKernels? StepKernels => _threads.Chosen;
+
     StepResult Step(IKernels kernels, ReadOnlyMatrixView x, ReadOnlySpan<int> y, BatchPrefetch next)
     {
         double loss = _network.Forward(kernels, x, y, _workspace);
@@ -193,9 +181,6 @@ internal sealed class Trainer
         _network.Backward(kernels, x, y, _workspace, _optimizer.Begin(_learningRate, _options.L2));
         return new StepResult(loss, correct);
     }
-
-    /// <summary>The threads an epoch's steps run on (all of the backend's, or one where that is faster: <see cref="StepThreads"/>).</summary>
-    public IKernels? StepKernels => _threads.Chosen;
 }
 
 /// <summary>What one training step saw, from its forward pass (before its update).</summary>

@@ -77,8 +77,8 @@ public class ByteFormTrainingTests
                 {
                     ReadOnlySpan<int> rows = order.AsSpan(start, Math.Min(batch, order.Length - start));
                     fromBytes.AsSpan().Fill(float.NaN);
-                    Trainer.Gather(kernels, pixels, rows, fromBytes, labelsFromBytes);
-                    Trainer.Gather(kernels, floats, rows, fromFloats, labelsFromFloats);
+                    BatchGather.Gather(kernels, pixels, rows, fromBytes, labelsFromBytes);
+                    BatchGather.Gather(kernels, floats, rows, fromFloats, labelsFromFloats);
                     int n = rows.Length * pixels.Width;
                     for (int j = 0; j < n; j++)
                         Assert.True(ExactBits(fromFloats[j], fromBytes[j]),

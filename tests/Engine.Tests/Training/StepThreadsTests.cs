@@ -7,7 +7,8 @@ namespace Engine.Tests.Training;
 
 /// <summary>
 /// The choice between all threads and one for an epoch's steps: made from the medians of alternating timed steps after
-/// a warm-up, partial batches not counted, and never offered where there is only one way (the reference, one thread).
+/// a warm-up, partial batches not counted, tried again at growing intervals, and never offered where there is only one
+/// way (the reference, one thread).
 /// </summary>
 public class StepThreadsTests
 {
@@ -47,6 +48,34 @@ public class StepThreadsTests
         threads.Record(1, fullBatch: false);
         var (chosen, _) = Run(threads, simd, onAll => onAll ? (++call % 5 == 0 ? 10_000 : 50) : 80);
         Assert.Same(simd, chosen);
+    }
+
+    [Fact]
+    public void Later_trials_follow_a_change_of_speed()
+    {
+        using var simd = new SimdKernels(InstructionSets.Best, 2);
+        var threads = new StepThreads(simd);
+        // As when the first trial ran on not yet optimised code: one thread looked faster, all threads really are.
+        var (first, steps) = Run(threads, simd, onAll => onAll ? 100 : 60);
+        Assert.Same(simd.PartKernels(0), first);
+        Assert.Equal(4 + 24, steps);
+        int untilSwitch = 0;
+        while (ReferenceEquals(threads.Chosen, first) && untilSwitch < 1000)
+        {
+            threads.Record(ReferenceEquals(threads.Next, simd) ? 40 : 80, fullBatch: true);
+            untilSwitch++;
+        }
+        Assert.Same(simd, threads.Chosen);
+        Assert.Equal(64 + 24, untilSwitch); // the chosen way for the first interval, then a trial without a warm-up
+        // The chosen way holds for the next, doubled interval: no step in it runs the other way.
+        for (int s = 0; s < 128; s++)
+        {
+            Assert.Same(simd, threads.Next);
+            threads.Record(40, fullBatch: true);
+        }
+        Assert.Same(simd, threads.Next); // the next trial has begun: its even steps run on all threads, its odd ones on one
+        threads.Record(40, fullBatch: true);
+        Assert.Same(simd.PartKernels(0), threads.Next);
     }
 
     [Fact]
