@@ -67,7 +67,7 @@ public class ForwardEpilogueBenchmarks : EpilogueBenchmarkData
     }
 
     [Benchmark]
-    public void ForwardFused() => Epilogues.DenseForward(Kernels, X, W, BiasRow, Activation.Tanh, Z);
+    public void ForwardFused() => Epilogues.DenseForward(Kernels, X, W, null, BiasRow, Activation.Tanh, Z);
 }
 
 /// <summary>The step of W (784×128) from dW = xᵀ·dz at the training batch 32, SGD and Adam.</summary>

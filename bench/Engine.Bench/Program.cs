@@ -7,5 +7,6 @@ using Engine.Bench;
 // Worker hand-off:   dotnet run -c Release --project bench/Engine.Bench -- profile-handoff [work µs] [runs]
 if (args.Length > 0 && args[0] == "profile-step") StepProfile.Run(args[1..]);
 else if (args.Length > 0 && args[0] == "profile-inference") StepProfile.RunInference(args[1..]);
+else if (args.Length > 0 && args[0] == "packedrow") PackedRowExperiment.Run(args[1..]);
 else if (args.Length > 0 && args[0] == "profile-handoff") HandOffProfile.Run(args[1..]);
 else BenchmarkSwitcher.FromAssembly(typeof(SimdGemmBenchmarks).Assembly).Run(args);

@@ -138,6 +138,17 @@ static class StepProfile
             Add($"Gemm {c.Rows}x{c.Cols}x{k} {op}{then}", t, 2L * c.Rows * c.Cols * k);
         }
 
+        PackedWeights? IKernels.PackWeights(ReadOnlyMatrixView w) => inner.PackWeights(w);
+
+        void IKernels.Gemm<TEpilogue>(Transpose transA, ReadOnlyMatrixView a, ReadOnlyMatrixView w, PackedWeights? packed, MatrixView c, in TEpilogue epilogue)
+        {
+            long t = Stopwatch.GetTimestamp();
+            inner.Gemm(transA, a, w, packed, c, epilogue);
+            int k = transA == Transpose.No ? a.Cols : a.Rows;
+            string then = TEpilogue.Use == ProductUse.Finish ? $" then {EpilogueName<TEpilogue>()}" : "";
+            Add($"Gemm {c.Rows}x{c.Cols}x{k} {(transA == Transpose.No ? 'N' : 'T')}N{(packed is null ? "" : " packed")}{then}", t, 2L * c.Rows * c.Cols * k);
+        }
+
         /// <summary>BiasActivation`1[TanhOperator] → BiasActivation&lt;Tanh&gt;.</summary>
         static string EpilogueName<T>() =>
             typeof(T).IsGenericType ? $"{typeof(T).Name[..typeof(T).Name.IndexOf('`')]}<{typeof(T).GetGenericArguments()[0].Name.Replace("Operator", "").Replace("Rule", "")}>" : typeof(T).Name;

@@ -162,6 +162,7 @@ public sealed class Classifier : IDisposable
         {
             weights.CopyTo(_network.Parameters.AsSpan(l.WeightOffset, l.WeightCount));
             bias.CopyTo(_network.Parameters.AsSpan(l.BiasOffset, l.FanOut));
+            _inference.WeightsChanged();
         }
     }
 
@@ -232,7 +233,14 @@ public sealed class Classifier : IDisposable
         options.Validate();
         lock (_gate)
         {
-            var control = RunControl.Plain with { Cancellation = cancellation, OnProgress = onProgress };
+            // The weights change from here on; a callback may predict (the lock is re-entrant), so the packed copies
+            // inference keeps are dropped before each callback and once training is over, however it ends.
+            _inference.WeightsChanged();
+            var control = RunControl.Plain with
+            {
+                Cancellation = cancellation,
+                OnProgress = onProgress is null ? null : p => { _inference.WeightsChanged(); onProgress(p); },
+            };
             if (checkpoints is not null)
             {
                 control = control with { Checkpointer = new Checkpointer(checkpoints, network => new Model(network, Scaling)) };
@@ -249,7 +257,12 @@ public sealed class Classifier : IDisposable
             }
             Dataset scaledTrain = Scaling.Apply(train);
             Dataset? scaledEvaluation = evaluation is null ? null : Scaling.Apply(evaluation);
-            return new Trainer(_network, _kernels, options).Train(scaledTrain, scaledEvaluation, onEpoch, control);
+            try
+            {
+                return new Trainer(_network, _kernels, options).Train(scaledTrain, scaledEvaluation,
+                    onEpoch is null ? null : e => { _inference.WeightsChanged(); onEpoch(e); }, control);
+            }
+            finally { _inference.WeightsChanged(); }
         }
     }
 
@@ -266,6 +279,7 @@ public sealed class Classifier : IDisposable
         if (c.Model.Network.Describe() != _network.Describe())
             throw new EngineException($"{path}: holds a {c.Model.Network.Describe()} network, this run builds {_network.Describe()}");
         c.Model.Network.Parameters.CopyTo(_network.Parameters);
+        _inference.WeightsChanged();
         Scaling = c.Model.Scaling;
     }
 
@@ -310,6 +324,7 @@ public sealed class Classifier : IDisposable
                 if (_stepInput.Length < features.Length) _stepInput = new float[features.Length];
             }
             Scaling.ApplyRows(features, _stepInput, d);
+            _inference.WeightsChanged();
             return _stepTrainer.Step(new ReadOnlyMatrixView(_stepInput.AsSpan(0, features.Length), rows, d), labels).LossSum / rows;
         }
     }

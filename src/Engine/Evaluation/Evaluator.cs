@@ -111,7 +111,7 @@ internal static class Evaluator
         var pass = workspaces.Pass(network, kernels, batch, parts);
         fixed (float* x = rows, p = probabilities)
         {
-            pass.Begin(x, p, scaling);
+            pass.Begin(x, p, scaling, workspaces.Packed(network, kernels));
             try
             {
                 for (int start = 0; start < count; start += batch)
@@ -141,6 +141,7 @@ internal static class Evaluator
         readonly Workspace[] _workspaces;
         float* _rows, _probabilities;
         InputScaling? _scaling;
+        PackedWeights?[]? _packed;
         int _start, _count;
 
         public ForwardPass(Network network, IKernels kernels, Workspace[] workspaces)
@@ -152,11 +153,12 @@ internal static class Evaluator
         public bool Fits(Network network, IKernels kernels, int batch, int parts) =>
             ReferenceEquals(network, _network) && ReferenceEquals(kernels, _kernels) && parts <= _workspaces.Length && batch <= _workspaces[0].BatchCapacity;
 
-        public void Begin(float* rows, float* probabilities, InputScaling? scaling)
+        public void Begin(float* rows, float* probabilities, InputScaling? scaling, PackedWeights?[] packed)
         {
             _rows = rows;
             _probabilities = probabilities;
             _scaling = scaling;
+            _packed = packed;
         }
 
         public void Batch(int start, int count) => (_start, _count) = (start, count);
@@ -165,6 +167,7 @@ internal static class Evaluator
         {
             _rows = _probabilities = null;
             _scaling = null;
+            _packed = null;
         }
 
         public void Execute(int part, int parts) => Run(_kernels.PartKernels(part), part, parts);
@@ -184,7 +187,7 @@ internal static class Evaluator
                 _scaling.ApplyRows(raw, scaled.Data, d);
                 x = scaled.AsReadOnly();
             }
-            _network.Forward(kernels, x, default, workspace);
+            _network.Forward(kernels, x, default, workspace, _packed);
             workspace.Probabilities(rows).Data[..(rows * k)].CopyTo(new Span<float>(_probabilities + (long)from * k, rows * k));
         }
     }
@@ -196,13 +199,14 @@ internal static class Evaluator
     {
         int batch = Math.Max(1, Math.Min(batchSize, data.Count));
         var workspace = workspaces.For(network, 0, batch);
+        var packed = workspaces.Packed(network, kernels);
         int d = data.Width;
         for (int start = 0; start < data.Count; start += batch)
         {
             int rows = Math.Min(batch, data.Count - start);
             var x = new ReadOnlyMatrixView(data.Features.AsSpan(start * d, rows * d), rows, d);
             ReadOnlySpan<int> y = useLabels ? data.Labels.AsSpan(start, rows) : default;
-            double loss = network.Forward(kernels, x, y, workspace);
+            double loss = network.Forward(kernels, x, y, workspace, packed);
             onBatch(start, workspace.Probabilities(rows), loss);
         }
     }

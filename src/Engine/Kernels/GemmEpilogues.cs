@@ -123,17 +123,17 @@ internal readonly unsafe struct UpdateWeights<TRule>(TRule rule, float* first, f
 internal static class Epilogues
 {
     /// <summary>z = f(x·W + b) in one GEMM: the bias and the activation finish each tile of the product.</summary>
-    public static unsafe void DenseForward(IKernels kernels, ReadOnlyMatrixView x, ReadOnlyMatrixView w, ReadOnlySpan<float> bias, Activation activation, MatrixView z)
+    public static unsafe void DenseForward(IKernels kernels, ReadOnlyMatrixView x, ReadOnlyMatrixView w, PackedWeights? packedW, ReadOnlySpan<float> bias, Activation activation, MatrixView z)
     {
         Shape.Require(bias.Length == z.Cols, $"bias has {bias.Length} entries for {z.Cols} columns");
         fixed (float* b = bias)
         {
             switch (activation)
             {
-                case Activation.Identity: kernels.Gemm(Transpose.No, Transpose.No, x, w, z, new BiasActivation<IdentityOperator>(b)); break;
-                case Activation.Tanh: kernels.Gemm(Transpose.No, Transpose.No, x, w, z, new BiasActivation<TanhOperator>(b)); break;
-                case Activation.Relu: kernels.Gemm(Transpose.No, Transpose.No, x, w, z, new BiasActivation<ReluOperator>(b)); break;
-                case Activation.Sigmoid: kernels.Gemm(Transpose.No, Transpose.No, x, w, z, new BiasActivation<SigmoidOperator>(b)); break;
+                case Activation.Identity: kernels.Gemm(Transpose.No, x, w, packedW, z, new BiasActivation<IdentityOperator>(b)); break;
+                case Activation.Tanh: kernels.Gemm(Transpose.No, x, w, packedW, z, new BiasActivation<TanhOperator>(b)); break;
+                case Activation.Relu: kernels.Gemm(Transpose.No, x, w, packedW, z, new BiasActivation<ReluOperator>(b)); break;
+                case Activation.Sigmoid: kernels.Gemm(Transpose.No, x, w, packedW, z, new BiasActivation<SigmoidOperator>(b)); break;
                 default: throw new ArgumentOutOfRangeException(nameof(activation));
             }
         }

@@ -41,6 +41,20 @@ public interface IKernels : IDisposable
     internal void Gemm<TEpilogue>(Transpose transA, Transpose transB, ReadOnlyMatrixView a, ReadOnlyMatrixView b, MatrixView c, in TEpilogue epilogue)
         where TEpilogue : struct, IGemmEpilogue;
 
+    /// <summary>
+    /// <paramref name="w"/> copied into this backend's GEMM panel layout (<see cref="PackedWeights"/>), or null where the
+    /// backend has none (the reference) or the product would not use it (an output layer the narrow kernel reads in place).
+    /// </summary>
+    internal PackedWeights? PackWeights(ReadOnlyMatrixView w) => null;
+
+    /// <summary>
+    /// The same product as <see cref="Gemm{TEpilogue}(Transpose, Transpose, ReadOnlyMatrixView, ReadOnlyMatrixView, MatrixView, in TEpilogue)"/>
+    /// with B = <paramref name="w"/> untransposed, reading B from <paramref name="packed"/>, a copy of w made by this
+    /// backend's <see cref="PackWeights"/>; the same bits either way. A backend without packs uses w.
+    /// </summary>
+    internal void Gemm<TEpilogue>(Transpose transA, ReadOnlyMatrixView a, ReadOnlyMatrixView w, PackedWeights? packed, MatrixView c, in TEpilogue epilogue)
+        where TEpilogue : struct, IGemmEpilogue => Gemm(transA, Transpose.No, a, w, c, epilogue);
+
     // The public operations below are conveniences over the generic members above (written once, in KernelsBase):
     // callers outside the library cannot name an epilogue or a rule type.
 

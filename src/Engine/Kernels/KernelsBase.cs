@@ -4,7 +4,7 @@ namespace Engine.Kernels;
 
 /// <summary>
 /// The public, non-generic operations of <see cref="IKernels"/> written once over the two generic members every backend
-/// implements (<see cref="IKernels.Gemm{TEpilogue}"/> and <see cref="IKernels.Update{TRule}"/>): callers outside the
+/// implements (<see cref="IKernels.Gemm{TEpilogue}(Transpose, Transpose, Numerics.ReadOnlyMatrixView, Numerics.ReadOnlyMatrixView, Numerics.MatrixView, in TEpilogue)"/> and <see cref="IKernels.Update{TRule}"/>): callers outside the
 /// library cannot name an epilogue or a rule type, so they get these.
 /// </summary>
 internal abstract class KernelsBase

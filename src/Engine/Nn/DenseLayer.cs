@@ -19,8 +19,9 @@ internal readonly record struct DenseLayer(int FanIn, int FanOut, Activation Act
     /// <param name="output">(B, fanOut): receives a.</param>
     /// <param name="input">(B, fanIn): x, the previous layer's a.</param>
     /// <param name="parameters">The network's parameter arena.</param>
-    public void Forward(IKernels kernels, MatrixView output, ReadOnlyMatrixView input, Span<float> parameters) =>
-        Epilogues.DenseForward(kernels, input, Weights(parameters), Bias(parameters), Activation, output); // a = f(x·W + b)
+    /// <param name="packedWeights">This layer's W in the backend's panel layout (inference), or null.</param>
+    public void Forward(IKernels kernels, MatrixView output, ReadOnlyMatrixView input, Span<float> parameters, PackedWeights? packedWeights = null) =>
+        Epilogues.DenseForward(kernels, input, Weights(parameters), packedWeights, Bias(parameters), Activation, output); // a = f(x·W + b)
 
     /// <summary>
     /// Backward, given dL/da in <paramref name="dOutput"/> (overwritten with dL/dz): dz = da ⊙ f'(z); db = Σ_rows dz;

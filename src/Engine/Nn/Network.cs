@@ -91,7 +91,11 @@ internal sealed class Network
     /// probabilities. Returns the summed cross-entropy when labels are given (else 0).
     /// </summary>
     /// <param name="input">(rows, InputWidth), already scaled.</param>
-    public double Forward(IKernels kernels, ReadOnlyMatrixView input, ReadOnlySpan<int> labels, Workspace workspace)
+    public double Forward(IKernels kernels, ReadOnlyMatrixView input, ReadOnlySpan<int> labels, Workspace workspace) =>
+        Forward(kernels, input, labels, workspace, null);
+
+    /// <summary>The same, reading each layer's W from <paramref name="packedWeights"/>[l] where it is not null (made from these weights, see <see cref="PackWeights"/>).</summary>
+    public double Forward(IKernels kernels, ReadOnlyMatrixView input, ReadOnlySpan<int> labels, Workspace workspace, PackedWeights?[]? packedWeights)
     {
         int rows = input.Rows;
         workspace.CheckFits(this, rows);
@@ -99,14 +103,25 @@ internal sealed class Network
         for (int l = 0; l < _layers.Length; l++)
         {
             MatrixView a = workspace.Activation(l, rows); // (rows, fanOut_l)
-            _layers[l].Forward(kernels, a, x, Parameters);
+            _layers[l].Forward(kernels, a, x, Parameters, packedWeights?[l]);
             x = a;
         }
         return kernels.SoftmaxCrossEntropy(x, labels, workspace.Probabilities(rows));
     }
 
     /// <summary>
-    /// Backward pass after <see cref="Forward"/> on the same input: writes the gradient of the batch-mean
+    /// Every layer's W in <paramref name="kernels"/>' panel layout (null entries where it has none): a copy of the weights as
+    /// they are now, for repeated inference; it must be made again when they change.
+    /// </summary>
+    public PackedWeights?[] PackWeights(IKernels kernels)
+    {
+        var packed = new PackedWeights?[_layers.Length];
+        for (int l = 0; l < _layers.Length; l++) packed[l] = kernels.PackWeights(_layers[l].Weights(Parameters));
+        return packed;
+    }
+
+    /// <summary>
+    /// Backward pass after <see cref="Forward(IKernels, ReadOnlyMatrixView, ReadOnlySpan{int}, Workspace)"/> on the same input: writes the gradient of the batch-mean
     /// cross-entropy, (1/rows)·Σ_examples ∂CE/∂θ, into the workspace's gradient arena; the L2 term is applied by the
     /// optimiser.
     /// </summary>
@@ -114,7 +129,7 @@ internal sealed class Network
         Backward(kernels, input, labels, workspace, StoredGradients.Instance);
 
     /// <summary>
-    /// Backward pass after <see cref="Forward"/> on the same input: the gradient of the batch-mean cross-entropy,
+    /// Backward pass after <see cref="Forward(IKernels, ReadOnlyMatrixView, ReadOnlySpan{int}, Workspace)"/> on the same input: the gradient of the batch-mean cross-entropy,
     /// (1/rows)·Σ_examples ∂CE/∂θ, layer by layer from the last, each layer's dW and db handed to
     /// <paramref name="sink"/> (stored, or applied by an optimizer: then the weight part of the workspace's gradient
     /// arena is left as it was, and only the biases' part holds this step's db).

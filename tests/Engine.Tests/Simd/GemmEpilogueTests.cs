@@ -95,7 +95,7 @@ public class GemmEpilogueTests
     {
         if (ta == Transpose.No && tb == Transpose.No)
         {
-            Epilogues.DenseForward(kernels, a.ReadOnly, b.ReadOnly, bias, activation, c.View);
+            Epilogues.DenseForward(kernels, a.ReadOnly, b.ReadOnly, null, bias, activation, c.View);
             return;
         }
         fixed (float* pb = bias)

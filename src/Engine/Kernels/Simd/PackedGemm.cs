@@ -8,12 +8,14 @@ namespace Engine.Kernels.Simd;
 /// transposed; likewise B). Set once per call and never changed while the parts run.
 /// </summary>
 internal readonly unsafe struct GemmCall(float* a, int lda, bool transA, float* b, int ldb, bool transB, float* c, int ldc,
-                                         int m, int n, int k, bool accumulate, GemmPlan plan)
+                                         int m, int n, int k, bool accumulate, GemmPlan plan, PackedWeights? packedB = null)
 {
     public readonly float* A = a, B = b, C = c;
     public readonly int Lda = lda, Ldb = ldb, Ldc = ldc, M = m, N = n, K = k;
     public readonly bool TransA = transA, TransB = transB, Accumulate = accumulate;
     public readonly GemmPlan Plan = plan;
+    /// <summary>B already in panels (then every B panel is read from it and nothing of B is packed), or null.</summary>
+    public readonly PackedWeights? PackedB = packedB;
 }
 
 /// <summary>
@@ -65,10 +67,14 @@ internal sealed unsafe class PackedGemm
     /// tile from the micro-kernel in a scratch tile in L1, so the product is never stored and C is read and written
     /// once, by the thread that computed that part of the product.
     /// </summary>
-    public bool Multiply<TEpilogue>(Transpose transA, Transpose transB, ReadOnlyMatrixView a, ReadOnlyMatrixView b, MatrixView c, in TEpilogue epilogue)
+    /// <param name="packedB">B in this GEMM's panel layout (<see cref="Pack"/>), or null; a pack of another shape or
+    /// layout is not used.</param>
+    public bool Multiply<TEpilogue>(Transpose transA, Transpose transB, ReadOnlyMatrixView a, ReadOnlyMatrixView b, MatrixView c, in TEpilogue epilogue,
+                                    PackedWeights? packedB = null)
         where TEpilogue : struct, IGemmEpilogue
     {
         var (m, n, k) = GemmShape.Resolve(transA, transB, a, b, c);
+        if (packedB is not null && !Fits(packedB, transB, n, k)) packedB = null;
         bool finish = TEpilogue.Use == ProductUse.Finish, accumulate = TEpilogue.Use == ProductUse.Accumulate;
         bool narrow = n <= NarrowWidth && transB == Transpose.No; // no K blocks: finishes any K
         if (finish && (k == 0 || (k > Blocks.KC && !narrow))) return false;
@@ -83,9 +89,30 @@ internal sealed unsafe class PackedGemm
                 return true;
             }
             var plan = GemmPlan.For(Blocks, m, n, k, transB == Transpose.Yes, _pool.Threads, NarrowWidth);
-            Run(new GemmCall(pa, a.Stride, transA == Transpose.Yes, pb, b.Stride, transB == Transpose.Yes, pc, c.Stride, m, n, k, accumulate, plan), epilogue);
+            if (plan.Narrow) packedB = null; // the narrow kernel reads B in place
+            Run(new GemmCall(pa, a.Stride, transA == Transpose.Yes, pb, b.Stride, transB == Transpose.Yes, pc, c.Stride, m, n, k, accumulate, plan, packedB), epilogue);
         }
         return true;
+    }
+
+    bool Fits(PackedWeights packed, Transpose transB, int n, int k) =>
+        transB == Transpose.No && packed.Rows == k && packed.Cols == n && packed.NR == Blocks.NR && packed.KC == Blocks.KC;
+
+    /// <summary>
+    /// <paramref name="w"/> (K×N, an untransposed B) in this GEMM's panels, K block by K block, or null for a B the narrow
+    /// kernel reads in place (N at most one vector). Packed once, read by every later product with these weights.
+    /// </summary>
+    public PackedWeights? Pack(ReadOnlyMatrixView w)
+    {
+        if (w.Cols <= NarrowWidth || w.Rows == 0 || w.Cols == 0) return null;
+        var packed = new PackedWeights(w.Rows, w.Cols, Blocks.NR, Blocks.KC);
+        fixed (float* pw = w.Data)
+        {
+            var source = new GemmCall(null, 0, false, pw, w.Stride, false, null, 0, 0, w.Cols, w.Rows, false, default);
+            for (int pc = 0; pc < w.Rows; pc += Blocks.KC)
+                Packing.PackB(source, packed.Panel(pc, 0), pc, Math.Min(Blocks.KC, w.Rows - pc), 0, w.Cols, Blocks.NR, offset: 0);
+        }
+        return packed;
     }
 
     /// <summary>Runs the call's parts on the pool: one work object per epilogue type, made once, so a call allocates nothing.</summary>
@@ -108,7 +135,9 @@ internal sealed unsafe class PackedGemm
 
     void Execute<TEpilogue>(int part, in GemmCall call, in TEpilogue epilogue) where TEpilogue : struct, IGemmEpilogue
     {
-        var (rowStart, rowEnd, colStart, colEnd) = call.Plan.PartOf(part, call.M, call.N, GemmPlan.LineShift(call.C, call.Ldc, call.Plan.Blocks.NR));
+        // Parts of a packed B start on whole panels: no shift of the boundaries to C's cache lines.
+        int lineShift = call.PackedB is null ? GemmPlan.LineShift(call.C, call.Ldc, call.Plan.Blocks.NR) : 0;
+        var (rowStart, rowEnd, colStart, colEnd) = call.Plan.PartOf(part, call.M, call.N, lineShift);
         if (rowStart >= rowEnd || colStart >= colEnd) return;
         if (call.Plan.Narrow) { NarrowKernel512.Run(call, rowStart, rowEnd, epilogue, Aligned(_edgeTile[part])); return; }
         if (call.Plan.RowByRow)
@@ -152,9 +181,10 @@ internal sealed unsafe class PackedGemm
         int lda = call.Lda, ldb = call.Ldb, ldc = call.Ldc, k = call.K;
         int rowSpan = Math.Min(MC, rowEnd - rowStart), colSpan = Math.Min(NC, colEnd - colStart), depth = Math.Min(KC, k);
         float* packedA = Aligned(Sized(ref _packedA[part], ((rowSpan + MR - 1) / MR * MR) * depth));
-        float* packedB = Aligned(Sized(ref _packedB[part], ((colSpan + NR - 1) / NR * NR) * depth));
+        PackedWeights? prepacked = call.PackedB;
+        float* packedB = prepacked is null ? Aligned(Sized(ref _packedB[part], ((colSpan + NR - 1) / NR * NR) * depth)) : null;
         float* edge = Aligned(_edgeTile[part]);
-        bool directB = call.Plan.ReadsBInPlace(call.TransB, rowEnd - rowStart);
+        bool directB = prepacked is null && call.Plan.ReadsBInPlace(call.TransB, rowEnd - rowStart);
         for (int jc = colStart; jc < colEnd; jc += NC)
         {
             int nc = Math.Min(NC, colEnd - jc);
@@ -163,7 +193,7 @@ internal sealed unsafe class PackedGemm
             {
                 int kc = Math.Min(KC, k - pc);
                 if (directB) Packing.PackB(call, packedB, pc, kc, jc + nc / NR * NR, nc % NR, NR, offset: nc / NR * NR);
-                else Packing.PackB(call, packedB, pc, kc, jc, nc, NR, offset: 0);
+                else if (prepacked is null) Packing.PackB(call, packedB, pc, kc, jc, nc, NR, offset: 0);
                 bool loadC = pc > 0 || call.Accumulate;
                 for (int ic = rowStart; ic < rowEnd; ic += MC)
                 {
@@ -176,7 +206,8 @@ internal sealed unsafe class PackedGemm
                         int nr = Math.Min(NR, nc - jr);
                         float* bPanel;
                         int ldbPanel;
-                        if (directB && nr == NR) { bPanel = b + (long)pc * ldb + jc + jr; ldbPanel = ldb; }
+                        if (prepacked is not null) { bPanel = prepacked.Panel(pc, jc + jr); ldbPanel = NR; }
+                        else if (directB && nr == NR) { bPanel = b + (long)pc * ldb + jc + jr; ldbPanel = ldb; }
                         else { bPanel = packedB + jr * kc; ldbPanel = NR; }
                         for (int ir = 0; ir < mc; ir += MR)
                         {

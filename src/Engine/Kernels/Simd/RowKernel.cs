@@ -16,6 +16,7 @@ internal static unsafe class RowKernel
     public static void Run<TVec, TEpilogue>(in GemmCall call, int rowStart, int rowEnd, int colStart, int colEnd, in TEpilogue epilogue, float* scratch)
         where TVec : struct, IVec<TVec> where TEpilogue : struct, IGemmEpilogue
     {
+        if (call.PackedB is { } packed) { RunPacked<TVec, TEpilogue>(call, packed, rowStart, rowEnd, colStart, colEnd, epilogue, scratch); return; }
         int w = TVec.Count, chunk = 4 * w, k = call.K;
         bool finish = TEpilogue.Use == ProductUse.Finish, accumulate = TEpilogue.Use == ProductUse.Accumulate;
         // op(A)[i, k] = A[i·rowStep + k·kStep]
@@ -62,6 +63,74 @@ internal static unsafe class RowKernel
                     if (finish) scratch[col] = acc; else c[j + col] = acc;
                 }
                 if (finish) epilogue.Finish<TVec>(i, j, scratch, n, c + j, call.Ldc, 1, n);
+            }
+        }
+    }
+
+    /// <summary>
+    /// The same rows from a prepacked B (<see cref="PackedWeights"/>): two NR-wide panels (four vectors) at a time, each
+    /// read as one contiguous stream, K block after K block into the same accumulators, so every element's fma chain
+    /// over k = 0..K−1 is the one above. Columns past the part's end (a panel's zero padding) are computed in the scratch
+    /// row and not stored. colStart is a multiple of NR (parts of a packed B start on panels).
+    /// </summary>
+    /// <param name="scratch">At least 2·NR floats.</param>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void RunPacked<TVec, TEpilogue>(in GemmCall call, PackedWeights packed, int rowStart, int rowEnd, int colStart, int colEnd, in TEpilogue epilogue, float* scratch)
+        where TVec : struct, IVec<TVec> where TEpilogue : struct, IGemmEpilogue
+    {
+        int w = TVec.Count, nr = packed.NR, kcMax = packed.KC, k = call.K;
+        bool finish = TEpilogue.Use == ProductUse.Finish, accumulate = TEpilogue.Use == ProductUse.Accumulate;
+        long rowStep = call.TransA ? 1 : call.Lda, kStep = call.TransA ? call.Lda : 1;
+        for (int i = rowStart; i < rowEnd; i++)
+        {
+            float* a = call.A + i * rowStep, c = call.C + (long)i * call.Ldc;
+            for (int j = colStart; j < colEnd; j += 2 * nr)
+            {
+                int cols = Math.Min(2 * nr, colEnd - j);
+                bool twoPanels = j + nr < packed.PaddedCols;
+                // The chunk's C values start the chains when accumulating: through the scratch row where it is partial.
+                TVec c0 = TVec.Zero, c1 = TVec.Zero, c2 = TVec.Zero, c3 = TVec.Zero;
+                if (accumulate)
+                {
+                    new Span<float>(scratch, 2 * nr).Clear();
+                    new ReadOnlySpan<float>(c + j, cols).CopyTo(new Span<float>(scratch, cols));
+                    c0 = TVec.Load(scratch); c1 = TVec.Load(scratch + w); c2 = TVec.Load(scratch + 2 * w); c3 = TVec.Load(scratch + 3 * w);
+                }
+                for (int pc = 0; pc < k; pc += kcMax)
+                {
+                    int kc = Math.Min(kcMax, k - pc);
+                    float* b0 = packed.Panel(pc, j), ak = a + pc * kStep;
+                    if (twoPanels)
+                    {
+                        float* b1 = b0 + (long)nr * kc;
+                        for (int p = 0; p < kc; p++, b0 += nr, b1 += nr, ak += kStep)
+                        {
+                            TVec ai = TVec.Broadcast(*ak);
+                            c0 = TVec.Fma(ai, TVec.Load(b0), c0);
+                            c1 = TVec.Fma(ai, TVec.Load(b0 + w), c1);
+                            c2 = TVec.Fma(ai, TVec.Load(b1), c2);
+                            c3 = TVec.Fma(ai, TVec.Load(b1 + w), c3);
+                        }
+                    }
+                    else
+                    {
+                        for (int p = 0; p < kc; p++, b0 += nr, ak += kStep)
+                        {
+                            TVec ai = TVec.Broadcast(*ak);
+                            c0 = TVec.Fma(ai, TVec.Load(b0), c0);
+                            c1 = TVec.Fma(ai, TVec.Load(b0 + w), c1);
+                        }
+                    }
+                }
+                if (!finish && cols == 2 * nr)
+                {
+                    TVec.Store(c0, c + j); TVec.Store(c1, c + j + w); TVec.Store(c2, c + j + 2 * w); TVec.Store(c3, c + j + 3 * w);
+                    continue;
+                }
+                TVec.Store(c0, scratch); TVec.Store(c1, scratch + w);
+                if (twoPanels) { TVec.Store(c2, scratch + 2 * w); TVec.Store(c3, scratch + 3 * w); }
+                if (finish) epilogue.Finish<TVec>(i, j, scratch, 2 * nr, c + j, call.Ldc, 1, cols);
+                else new ReadOnlySpan<float>(scratch, cols).CopyTo(new Span<float>(c + j, cols));
             }
         }
     }

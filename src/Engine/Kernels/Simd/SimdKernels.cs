@@ -60,15 +60,24 @@ internal sealed class SimdKernels : KernelsBase, IKernels
     /// <summary>Runs <paramref name="work"/> in parts on this backend's threads (part 0 on the caller).</summary>
     public void RunParts(IParallelWork work, int parts) => _pool.Run(work, parts);
 
-    public override unsafe void Gemm<TEpilogue>(Transpose transA, Transpose transB, ReadOnlyMatrixView a, ReadOnlyMatrixView b, MatrixView c, in TEpilogue epilogue)
+    public override void Gemm<TEpilogue>(Transpose transA, Transpose transB, ReadOnlyMatrixView a, ReadOnlyMatrixView b, MatrixView c, in TEpilogue epilogue) =>
+        Gemm(transA, transB, a, b, null, c, epilogue);
+
+    PackedWeights? IKernels.PackWeights(ReadOnlyMatrixView w) => _gemm.Pack(w);
+
+    void IKernels.Gemm<TEpilogue>(Transpose transA, ReadOnlyMatrixView a, ReadOnlyMatrixView w, PackedWeights? packed, MatrixView c, in TEpilogue epilogue) =>
+        Gemm(transA, Transpose.No, a, w, packed, c, epilogue);
+
+    unsafe void Gemm<TEpilogue>(Transpose transA, Transpose transB, ReadOnlyMatrixView a, ReadOnlyMatrixView b, PackedWeights? packedB, MatrixView c, in TEpilogue epilogue)
+        where TEpilogue : struct, IGemmEpilogue
     {
-        if (_gemm.Multiply(transA, transB, a, b, c, epilogue)) return;
+        if (_gemm.Multiply(transA, transB, a, b, c, epilogue, packedB)) return;
         // Products the tile loop does not finish (K past one block, so no tile holds a whole product; K = 0): the
         // product into a scratch matrix (sized once), then the epilogue on its rows.
         var (m, n, _) = GemmShape.Resolve(transA, transB, a, b, c);
         if (_productScratch.Length < m * n) _productScratch = new float[m * n];
         var p = new MatrixView(_productScratch.AsSpan(0, m * n), m, n);
-        _gemm.Multiply(transA, transB, a, b, p, new StoreProduct());
+        _gemm.Multiply(transA, transB, a, b, p, new StoreProduct(), packedB);
         fixed (float* pp = p.Data, pc = c.Data) _ew.Finish(epilogue, pp, n, pc, c.Stride, m, n);
     }
 
