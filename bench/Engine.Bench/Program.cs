@@ -3,7 +3,7 @@ using Engine.Bench;
 
 // BenchmarkDotNet:   dotnet run -c Release --project bench/Engine.Bench -- --filter '*'
 // Epoch profile:     dotnet run -c Release --project bench/Engine.Bench -- profile-step [threads] [batch] [epochs]
-// Inference profile: dotnet run -c Release --project bench/Engine.Bench -- profile-inference [threads] [rounds]
+// Inference profile: dotnet run -c Release --project bench/Engine.Bench -- profile-inference [threads] [rounds] [batch] [hidden]
 // Worker hand-off:   dotnet run -c Release --project bench/Engine.Bench -- profile-handoff [work µs] [runs]
 if (args.Length > 0 && args[0] == "profile-step") StepProfile.Run(args[1..]);
 else if (args.Length > 0 && args[0] == "profile-inference") StepProfile.RunInference(args[1..]);

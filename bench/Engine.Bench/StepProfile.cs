@@ -13,7 +13,7 @@ namespace Engine.Bench;
 /// and shape, runs epochs of Fashion-MNIST (784-128-10 tanh), and prints each call's share of the epoch.
 /// The remainder ("outside kernels") is the trainer's own work: shuffling, gathering the batch rows, loop.
 /// Run with: dotnet run -c Release --project bench/Engine.Bench -- profile-step [threads] [batch] [epochs]
-/// or: ... -- profile-inference [threads] [rounds]
+/// or: ... -- profile-inference [threads] [rounds] [batch] [hidden widths, e.g. 512 or 256,128]
 /// </summary>
 static class StepProfile
 {
@@ -60,18 +60,22 @@ static class StepProfile
     {
         int threads = args.Length > 0 ? int.Parse(args[0]) : 2;
         int rounds = args.Length > 1 ? int.Parse(args[1]) : 50;
+        int batch = args.Length > 2 ? int.Parse(args[2]) : 1000;
+        int[] hidden = args.Length > 3 ? args[3].Split(',').Select(int.Parse).ToArray() : [128];
         Dataset train = BenchData.TrainingSet();
         Dataset images = train.Subset(Enumerable.Range(0, 10_000).ToArray(), "first 10000");
         using IKernels simd = Backends.Create("simd", threads, InstructionSets.Best);
         var timed = new TimedKernels(simd);
-        var network = new Network(784, [128], 10, Activation.Tanh);
+        var network = new Network(784, hidden, 10, Activation.Tanh);
         network.InitializeWeights(0);
-        Evaluator.Predict(network, timed, images); // warm-up
+        var workspaces = new InferenceWorkspaces(); // kept, with the packed weights, as a Classifier keeps them
+        var probabilities = new float[images.Count * 10];
+        Evaluator.Predict(network, timed, images.Features, null, probabilities, workspaces, batch); // warm-up
         timed.Reset();
         var clock = Stopwatch.StartNew();
-        for (int r = 0; r < rounds; r++) Evaluator.Predict(network, timed, images);
-        Print(timed, $"simd {InstructionSets.Best}, {threads} thread(s), inference of 10,000 in batches of 1,000", clock.Elapsed.TotalSeconds / rounds,
-              rounds, images.Count, "images/s", "outside kernels (workspace, result copy)");
+        for (int r = 0; r < rounds; r++) Evaluator.Predict(network, timed, images.Features, null, probabilities, workspaces, batch);
+        Print(timed, $"simd {InstructionSets.Best}, {threads} thread(s), 784-{string.Join('-', hidden)}-10, inference of 10,000 in batches of {batch}",
+              clock.Elapsed.TotalSeconds / rounds, rounds, images.Count, "images/s", "outside kernels (workspace, result copy)");
     }
 
     static void Print(TimedKernels timed, string title, double perPass, int passes, int items, string unit, string outsideLabel)

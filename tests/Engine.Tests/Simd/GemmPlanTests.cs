@@ -84,6 +84,22 @@ public class GemmPlanTests
         select new object[] { shape.Item1, shape.Item2, shape.Item3, threads, transB };
 
     [Theory]
+    [InlineData(1, 512, 784, 2, 2)]   // 1.6 MB of panels: each thread streams its half
+    [InlineData(1, 256, 784, 2, 1)]   // 0.8 MB: one thread, the hand-off would cost what the split saves
+    [InlineData(3, 1024, 784, 2, 2)]
+    [InlineData(1, 4096, 784, 3, 3)]
+    [InlineData(1, 40, 65536, 3, 2)]  // 10 MB, but only two panels: two parts
+    public void Rows_through_packed_weights_split_their_panels_by_bytes(int m, int n, int k, int threads, int parts)
+    {
+        var blocks = BlockSizes.Derive(8, 32, Zen4, threads);
+        var plan = GemmPlan.For(blocks, m, n, k, transB: false, threads, narrowWidth: 16, packedB: true);
+        Assert.True(plan.RowByRow);
+        Assert.Equal(parts, plan.Parts);
+        Assert.True(plan.SplitColumns);
+        for (int p = 0; p < plan.Parts; p++) Assert.Equal(0, plan.PartOf(p, m, n).ColStart % blocks.NR); // whole panels
+    }
+
+    [Theory]
     [MemberData(nameof(Shapes))]
     public void Parts_cover_C_once_in_whole_tiles(int m, int n, int k, int threads, bool transB)
     {

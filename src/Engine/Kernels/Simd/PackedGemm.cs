@@ -88,7 +88,7 @@ internal sealed unsafe class PackedGemm
                     for (int i = 0; i < m; i++) new Span<float>(pc + (long)i * c.Stride, n).Clear();
                 return true;
             }
-            var plan = GemmPlan.For(Blocks, m, n, k, transB == Transpose.Yes, _pool.Threads, NarrowWidth);
+            var plan = GemmPlan.For(Blocks, m, n, k, transB == Transpose.Yes, _pool.Threads, NarrowWidth, packedB is not null);
             if (plan.Narrow) packedB = null; // the narrow kernel reads B in place
             Run(new GemmCall(pa, a.Stride, transA == Transpose.Yes, pb, b.Stride, transB == Transpose.Yes, pc, c.Stride, m, n, k, accumulate, plan, packedB), epilogue);
         }
