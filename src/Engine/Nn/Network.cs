@@ -51,6 +51,55 @@ internal sealed class Network
         Parameters = new float[offset];
     }
 
+    /// <summary>
+    /// The network with these layers' weights, as an importer read them from an untrusted file. The layers must chain
+    /// (each takes what the one before gives) and give at least 2 classes; the shape must be within <see cref="Limits"/>,
+    /// checked before the parameters are allocated; every value must be finite, checked before a network exists.
+    /// Messages start with <paramref name="source"/> (the file) and name the layers and tensors by their <see cref="LayerNames"/>.
+    /// </summary>
+    /// <exception cref="EngineException">The layers do not make a network the engine can run.</exception>
+    public static Network FromLayers(IReadOnlyList<LayerWeights> layers, Activation hiddenActivation, string source)
+    {
+        if (layers.Count == 0) throw new ArgumentException("a network has at least one layer", nameof(layers));
+        for (int l = 0; l < layers.Count; l++)
+        {
+            var layer = layers[l];
+            // The importers check each tensor's shape in the file's own words; a mismatch here is a bug in the importer.
+            if (layer.Weights.Length != (long)layer.FanIn * layer.FanOut || layer.Bias.Length != layer.FanOut)
+                throw new ArgumentException($"layer {l + 1} has {layer.Weights.Length} weights and {layer.Bias.Length} biases for ({layer.FanIn}, {layer.FanOut})", nameof(layers));
+            if (l > 0 && layer.FanIn != layers[l - 1].FanOut)
+                throw new EngineException($"{source}: {layer.Names?.Weights ?? $"layer {l + 1}"} takes {layer.FanIn} inputs but {layers[l - 1].Names?.Layer ?? $"layer {l}"} gives {layers[l - 1].FanOut}");
+        }
+        int classCount = layers[^1].FanOut;
+        if (classCount < 2) throw new EngineException($"{source}: the last layer gives {classCount} output; a classifier needs at least 2 classes");
+        int[] hiddenWidths = layers.Take(layers.Count - 1).Select(layer => layer.FanOut).ToArray();
+        Limits.CheckNetwork(layers[0].FanIn, hiddenWidths, classCount, source);
+        // A NaN weight would silently poison every prediction, so the file is refused rather than loaded.
+        foreach (var layer in layers)
+        {
+            if (!AllFinite(layer.Weights)) throw NotFinite(layer.Names?.Weights);
+            if (!AllFinite(layer.Bias)) throw NotFinite(layer.Names?.Bias);
+        }
+        var network = new Network(layers[0].FanIn, hiddenWidths, classCount, hiddenActivation);
+        for (int l = 0; l < layers.Count; l++)
+        {
+            var target = network.Layers[l];
+            layers[l].Weights.CopyTo(network.Parameters.AsSpan(target.WeightOffset, target.WeightCount));
+            layers[l].Bias.CopyTo(network.Parameters.AsSpan(target.BiasOffset, target.FanOut));
+        }
+        return network;
+
+        EngineException NotFinite(string? tensor) =>
+            new(tensor is null ? $"{source}: a weight or bias is NaN or infinite" : $"{source}: {tensor} has a NaN or infinite value");
+    }
+
+    static bool AllFinite(ReadOnlySpan<float> values)
+    {
+        foreach (float v in values)
+            if (!float.IsFinite(v)) return false;
+        return true;
+    }
+
     /// <summary>Checks that <paramref name="data"/> is labelled data this network can train on or be evaluated with.</summary>
     /// <exception cref="EngineException">No labels, another feature count, or a label past the last class.</exception>
     public void CheckLabelled(Dataset data)

@@ -79,7 +79,7 @@ internal static class Npz
                 throw new EngineException(key[0] == 'b' && k == layers + 1
                     ? $"{name}: {key} has no W{k} (the layers must be W1, b1, W2, b2, ... without gaps)"
                     : $"{name}: {key} but no W{layers + 1} (the layers must be W1, b1, W2, b2, ... without gaps)");
-        var widths = new List<int>();
+        var weights = new List<LayerWeights>();
         for (int l = 1; l <= layers; l++)
         {
             var w = arrays[$"W{l}"];
@@ -87,28 +87,8 @@ internal static class Npz
             if (!arrays.TryGetValue($"b{l}", out var b)) throw new EngineException($"{name}: W{l} has no b{l}");
             if (b.Shape.Length != 1 || b.Shape[0] != w.Shape[1])
                 throw new EngineException($"{name}: b{l} has shape ({string.Join(",", b.Shape)}), expected ({w.Shape[1]},)");
-            if (l == 1) widths.Add(w.Shape[0]);
-            else if (w.Shape[0] != widths[^1])
-                throw new EngineException($"{name}: W{l} has fan_in {w.Shape[0]} but layer {l - 1} has fan_out {widths[^1]}");
-            widths.Add(w.Shape[1]);
-            if (!AllFinite(w.Data)) throw new EngineException($"{name}: W{l} has a NaN or infinite value");
-            if (!AllFinite(b.Data)) throw new EngineException($"{name}: b{l} has a NaN or infinite value");
+            weights.Add(new LayerWeights(w.Shape[0], w.Shape[1], w.Data, b.Data, new LayerNames($"layer {l}", $"W{l}", $"b{l}")));
         }
-        Limits.CheckNetwork(widths[0], widths.Skip(1).Take(layers - 1).ToArray(), widths[^1], name);
-        var network = new Network(widths[0], widths.Skip(1).Take(layers - 1).ToArray(), widths[^1], hiddenActivation);
-        for (int l = 0; l < layers; l++)
-        {
-            var layer = network.Layers[l];
-            arrays[$"W{l + 1}"].Data.CopyTo(network.Parameters.AsSpan(layer.WeightOffset, layer.WeightCount));
-            arrays[$"b{l + 1}"].Data.CopyTo(network.Parameters.AsSpan(layer.BiasOffset, layer.FanOut));
-        }
-        return network;
-    }
-
-    static bool AllFinite(ReadOnlySpan<float> values)
-    {
-        foreach (float v in values)
-            if (!float.IsFinite(v)) return false;
-        return true;
+        return Network.FromLayers(weights, hiddenActivation, name);
     }
 }

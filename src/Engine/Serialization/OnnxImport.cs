@@ -60,7 +60,7 @@ internal static class OnnxImport
     {
         readonly GraphProto _graph = model.Graph;
         readonly Dictionary<string, TensorProto> _constants = [];
-        readonly List<(float[] Weights, int FanIn, int FanOut, float[] Bias)> _layers = [];
+        readonly List<LayerWeights> _layers = [];
         readonly List<string> _activations = []; // after each layer but the last
         InputScaling _scaling = InputScaling.Divide(1f);
         string _current = "";
@@ -281,7 +281,7 @@ internal static class OnnxImport
         {
             if (fanIn != _width) throw Refuse(node, $"takes {fanIn} inputs, the layer before gives {_width}");
             if (fanOut > Limits.MaxWidth) throw Refuse(node, $"gives {fanOut:N0} outputs, more than the {Limits.MaxWidth:N0} a model holds");
-            _layers.Add((weights, fanIn, fanOut, bias));
+            _layers.Add(new LayerWeights(fanIn, fanOut, weights, bias));
             _width = fanOut;
             _afterActivation = false;
             _biasSet = false;
@@ -296,19 +296,8 @@ internal static class OnnxImport
             if (distinct.Count == 1) ActivationNames.TryParse(distinct[0], out activation);
             if (_scaling.Width is int features && features != _layers[0].FanIn)
                 throw Refuse($"the input scaling has {features} features, the first layer takes {_layers[0].FanIn}");
-            if (_layers[^1].FanOut < 2) throw Refuse($"the last layer gives {_layers[^1].FanOut} output; a classifier needs at least 2 classes");
-            if (_layers.Count - 1 > Limits.MaxHiddenLayers) throw Refuse($"{_layers.Count - 1} hidden layers is more than the limit of {Limits.MaxHiddenLayers}");
-            if (_layers[^1].FanOut > Limits.MaxClasses) throw Refuse($"the last layer gives {_layers[^1].FanOut:N0} classes, more than the limit of {Limits.MaxClasses:N0}");
-            var network = new Network(_layers[0].FanIn, _layers.Skip(1).Select(l => l.FanIn).ToArray(), _layers[^1].FanOut, activation);
-            for (int l = 0; l < _layers.Count; l++)
-            {
-                var layer = network.Layers[l];
-                _layers[l].Weights.CopyTo(network.Parameters.AsSpan(layer.WeightOffset, layer.WeightCount));
-                _layers[l].Bias.CopyTo(network.Parameters.AsSpan(layer.BiasOffset, layer.FanOut));
-            }
-            foreach (float p in network.Parameters)
-                if (!float.IsFinite(p)) throw Refuse("a weight or bias is NaN or infinite");
-            return new Model(network, _scaling);
+            // No LayerNames: a layer's values come from two initializers (Gemm's B and C, or MatMul's and Add's), so a NaN is "a weight or bias".
+            return new Model(Network.FromLayers(_layers, activation, name), _scaling);
         }
 
         (float[] Values, int Rows, int Cols) Matrix(NodeProto node, string input)

@@ -81,36 +81,21 @@ internal static class Safetensors
         foreach (string key in tensors.Keys)
             if (!key.EndsWith(".weight", StringComparison.Ordinal) && !(key.EndsWith(".bias", StringComparison.Ordinal) && prefixes.Contains(key[..^".bias".Length])))
                 throw new EngineException($"{name}: tensor '{key}' is not a Linear layer's weight or bias");
-        var widths = new List<int>();
-        for (int l = 0; l < prefixes.Count; l++)
+        var layers = new List<LayerWeights>();
+        foreach (string prefix in prefixes)
         {
-            var w = tensors[prefixes[l] + ".weight"];
-            if (w.Shape.Length != 2) throw new EngineException($"{name}: {prefixes[l]}.weight has shape ({string.Join(", ", w.Shape)}), expected (out, in)");
-            if (!tensors.TryGetValue(prefixes[l] + ".bias", out var b)) throw new EngineException($"{name}: {prefixes[l]}.weight has no {prefixes[l]}.bias");
+            var w = tensors[prefix + ".weight"];
+            if (w.Shape.Length != 2) throw new EngineException($"{name}: {prefix}.weight has shape ({string.Join(", ", w.Shape)}), expected (out, in)");
+            if (!tensors.TryGetValue(prefix + ".bias", out var b)) throw new EngineException($"{name}: {prefix}.weight has no {prefix}.bias");
             if (b.Shape.Length != 1 || b.Shape[0] != w.Shape[0])
-                throw new EngineException($"{name}: {prefixes[l]}.bias has shape ({string.Join(", ", b.Shape)}), expected ({w.Shape[0]},)");
-            if (l == 0) widths.Add(w.Shape[1]);
-            else if (w.Shape[1] != widths[^1])
-                throw new EngineException($"{name}: {prefixes[l]}.weight takes {w.Shape[1]} inputs but {prefixes[l - 1]} gives {widths[^1]}");
-            widths.Add(w.Shape[0]);
+                throw new EngineException($"{name}: {prefix}.bias has shape ({string.Join(", ", b.Shape)}), expected ({w.Shape[0]},)");
+            int fanOut = w.Shape[0], fanIn = w.Shape[1];
+            var weights = new float[w.Data.Length]; // (out, in) → engine (in, out)
+            for (int o = 0; o < fanOut; o++)
+                for (int i = 0; i < fanIn; i++) weights[i * fanOut + o] = w.Data[o * fanIn + i];
+            layers.Add(new LayerWeights(fanIn, fanOut, weights, b.Data, new LayerNames(prefix, prefix + ".weight", prefix + ".bias")));
         }
-        if (widths[^1] < 2) throw new EngineException($"{name}: the last layer gives {widths[^1]} output; a classifier needs at least 2 classes");
-        Limits.CheckNetwork(widths[0], widths.Skip(1).Take(prefixes.Count - 1).ToArray(), widths[^1], name);
-        foreach (var (key, tensor) in tensors)
-            if (tensor.Data.Any(v => !float.IsFinite(v))) throw new EngineException($"{name}: {key} has a NaN or infinite value");
-        var network = new Network(widths[0], widths.Skip(1).Take(prefixes.Count - 1).ToArray(), widths[^1], hiddenActivation);
-        for (int l = 0; l < prefixes.Count; l++)
-        {
-            var layer = network.Layers[l];
-            float[] w = tensors[prefixes[l] + ".weight"].Data; // (out, in) → engine (in, out)
-            var target = network.Parameters.AsSpan(layer.WeightOffset, layer.WeightCount);
-            for (int o = 0; o < layer.FanOut; o++)
-                for (int i = 0; i < layer.FanIn; i++) target[i * layer.FanOut + o] = w[o * layer.FanIn + i];
-            tensors[prefixes[l] + ".bias"].Data.CopyTo(network.Parameters.AsSpan(layer.BiasOffset, layer.FanOut));
-        }
-        foreach (float p in network.Parameters)
-            if (!float.IsFinite(p)) throw new EngineException($"{name}: a weight or bias is NaN or infinite");
-        return network;
+        return Network.FromLayers(layers, hiddenActivation, name);
     }
 
     /// <summary>Every tensor of the file as float32, after checking the header and every byte range against the file.</summary>
