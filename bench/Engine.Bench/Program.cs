@@ -4,9 +4,10 @@ using Engine.Bench;
 // BenchmarkDotNet:   dotnet run -c Release --project bench/Engine.Bench -- --filter '*'
 // Epoch profile:     dotnet run -c Release --project bench/Engine.Bench -- profile-step [threads] [batch] [epochs]
 // Inference profile: dotnet run -c Release --project bench/Engine.Bench -- profile-inference [threads] [rounds] [batch] [hidden]
+// Weight layouts:    dotnet run -c Release --project bench/Engine.Bench -- profile-layout [N]
 // Worker hand-off:   dotnet run -c Release --project bench/Engine.Bench -- profile-handoff [work µs] [runs]
 if (args.Length > 0 && args[0] == "profile-step") StepProfile.Run(args[1..]);
 else if (args.Length > 0 && args[0] == "profile-inference") StepProfile.RunInference(args[1..]);
-else if (args.Length > 0 && args[0] == "packedrow") PackedRowExperiment.Run(args[1..]);
+else if (args.Length > 0 && args[0] == "profile-layout") LayoutProfile.Run(args[1..]);
 else if (args.Length > 0 && args[0] == "profile-handoff") HandOffProfile.Run(args[1..]);
 else BenchmarkSwitcher.FromAssembly(typeof(SimdGemmBenchmarks).Assembly).Run(args);

@@ -27,20 +27,10 @@ internal static unsafe class RowKernel
             int j = colStart;
             for (; j + chunk <= colEnd; j += chunk)
             {
-                TVec c0, c1, c2, c3;
-                if (accumulate) { c0 = TVec.Load(c + j); c1 = TVec.Load(c + j + w); c2 = TVec.Load(c + j + 2 * w); c3 = TVec.Load(c + j + 3 * w); }
-                else c0 = c1 = c2 = c3 = TVec.Zero;
-                float* b = call.B + j, ak = a;
-                for (int p = 0; p < k; p++, b += ldb, ak += kStep)
-                {
-                    TVec ai = TVec.Broadcast(*ak);
-                    c0 = TVec.Fma(ai, TVec.Load(b), c0);
-                    c1 = TVec.Fma(ai, TVec.Load(b + w), c1);
-                    c2 = TVec.Fma(ai, TVec.Load(b + 2 * w), c2);
-                    c3 = TVec.Fma(ai, TVec.Load(b + 3 * w), c3);
-                }
-                float* target = finish ? scratch : c + j;
-                TVec.Store(c0, target); TVec.Store(c1, target + w); TVec.Store(c2, target + 2 * w); TVec.Store(c3, target + 3 * w);
+                // The chains start from C when accumulating, else from 0 in C itself or, to be finished, in the scratch row.
+                float* acc = finish ? scratch : c + j;
+                if (!accumulate) new Span<float>(acc, chunk).Clear();
+                FourVectors<TVec>(a, kStep, call.B + j, call.B + j + 2 * w, k, ldb, acc);
                 if (finish) epilogue.Finish<TVec>(i, j, scratch, chunk, c + j, call.Ldc, 1, chunk);
             }
             for (; j + w <= colEnd; j += w)
@@ -94,8 +84,8 @@ internal static unsafe class RowKernel
                 {
                     int kc = Math.Min(kcMax, k - pc);
                     float* b0 = packed.Panel(pc, j);
-                    if (twoPanels) PanelPair<TVec>(a + pc * kStep, kStep, b0, b0 + (long)nr * kc, kc, nr, scratch);
-                    else Panel<TVec>(a + pc * kStep, kStep, b0, kc, nr, scratch);
+                    if (twoPanels) FourVectors<TVec>(a + pc * kStep, kStep, b0, b0 + (long)nr * kc, kc, nr, scratch);
+                    else TwoVectors<TVec>(a + pc * kStep, kStep, b0, kc, nr, scratch);
                 }
                 if (finish) epilogue.Finish<TVec>(i, j, scratch, 2 * nr, c + j, call.Ldc, 1, cols);
                 else new ReadOnlySpan<float>(scratch, cols).CopyTo(new Span<float>(c + j, cols));
@@ -104,16 +94,16 @@ internal static unsafe class RowKernel
     }
 
     /// <summary>
-    /// acc[0..4w) += a[p]·(panel b0 | panel b1)[p] for p = 0..kc−1, one fma per element per p in order: the chains live in
-    /// registers for the whole block (a loop of its own, so the JIT keeps them there; inside the caller's loops it spilled
-    /// them, measured 31 against 17 µs for 784×512).
+    /// The chains of four vectors of one row of C: acc[0..4w) = fma(a[p·kStep], (b0 | b1)[p·stride ..], acc) for p = 0..kc−1
+    /// in order, two vectors from b0 and two from b1 (two panels, or b1 = b0 + 2w in a row-major B). The chains live in
+    /// registers for the whole loop: a method of its own, because inside the callers' loops the JIT spilled them
+    /// (784×512 from one image, 1 thread: 31 against 17 µs).
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void PanelPair<TVec>(float* a, long kStep, float* b0, float* b1, int kc, int nr, float* acc) where TVec : struct, IVec<TVec>
+    static void FourVectors<TVec>(float* a, long kStep, float* b0, float* b1, int kc, long stride, float* acc) where TVec : struct, IVec<TVec>
     {
         int w = TVec.Count;
         TVec c0 = TVec.Load(acc), c1 = TVec.Load(acc + w), c2 = TVec.Load(acc + 2 * w), c3 = TVec.Load(acc + 3 * w);
-        for (int p = 0; p < kc; p++, b0 += nr, b1 += nr, a += kStep)
+        for (int p = 0; p < kc; p++, b0 += stride, b1 += stride, a += kStep)
         {
             TVec ai = TVec.Broadcast(*a);
             c0 = TVec.Fma(ai, TVec.Load(b0), c0);
@@ -124,13 +114,13 @@ internal static unsafe class RowKernel
         TVec.Store(c0, acc); TVec.Store(c1, acc + w); TVec.Store(c2, acc + 2 * w); TVec.Store(c3, acc + 3 * w);
     }
 
-    /// <summary>The same for the last panel alone (two vectors).</summary>
+    /// <summary>The same for two vectors (the last panel alone).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void Panel<TVec>(float* a, long kStep, float* b0, int kc, int nr, float* acc) where TVec : struct, IVec<TVec>
+    static void TwoVectors<TVec>(float* a, long kStep, float* b0, int kc, long stride, float* acc) where TVec : struct, IVec<TVec>
     {
         int w = TVec.Count;
         TVec c0 = TVec.Load(acc), c1 = TVec.Load(acc + w);
-        for (int p = 0; p < kc; p++, b0 += nr, a += kStep)
+        for (int p = 0; p < kc; p++, b0 += stride, a += kStep)
         {
             TVec ai = TVec.Broadcast(*a);
             c0 = TVec.Fma(ai, TVec.Load(b0), c0);
