@@ -157,20 +157,13 @@ public sealed class Classifier : IDisposable
     {
         var l = LayerWithLengths(layer, weights.Length, bias.Length);
         // A NaN weight would silently poison every later prediction and gradient.
-        if (!AllFinite(weights) || !AllFinite(bias)) throw new EngineException($"layer {layer}: weights and biases must be finite numbers");
+        if (!Network.AllFinite(weights) || !Network.AllFinite(bias)) throw new EngineException($"layer {layer}: weights and biases must be finite numbers");
         lock (_gate)
         {
             weights.CopyTo(_network.Parameters.AsSpan(l.WeightOffset, l.WeightCount));
             bias.CopyTo(_network.Parameters.AsSpan(l.BiasOffset, l.FanOut));
             _inference.WeightsChanged();
         }
-    }
-
-    static bool AllFinite(ReadOnlySpan<float> values)
-    {
-        foreach (float v in values)
-            if (!float.IsFinite(v)) return false;
-        return true;
     }
 
     DenseLayer Layer(int layer) =>

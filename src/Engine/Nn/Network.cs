@@ -93,7 +93,8 @@ internal sealed class Network
             new(tensor is null ? $"{source}: a weight or bias is NaN or infinite" : $"{source}: {tensor} has a NaN or infinite value");
     }
 
-    static bool AllFinite(ReadOnlySpan<float> values)
+    /// <summary>No NaN or infinity among <paramref name="values"/>: what a network's weights must be (imports, SetLayer, a training epoch's end).</summary>
+    public static bool AllFinite(ReadOnlySpan<float> values)
     {
         foreach (float v in values)
             if (!float.IsFinite(v)) return false;

@@ -82,7 +82,7 @@ internal sealed class Trainer
                 if (control.Checkpointer is { EverySteps: > 0 } c && here.Step % c.EverySteps == 0 && here.Step < stepsPerEpoch)
                     c.Save(State(here, reports, best));
             });
-            if (!AllFinite(_network.Parameters)) throw Diverged(epoch, stepsPerEpoch, double.NaN);
+            if (!Network.AllFinite(_network.Parameters)) throw Diverged(epoch, stepsPerEpoch, double.NaN);
             EvaluationResult? eval = test is null ? null : Evaluator.Evaluate(_network, _kernels, test);
             var report = new EpochReport(epoch, done.LossSum / train.Count, (double)done.Correct / train.Count, eval?.Accuracy, eval?.Loss, seconds, _learningRate);
             reports.Add(report);
@@ -100,12 +100,6 @@ internal sealed class Trainer
     EngineException Diverged(int epoch, int step, double lossSum) => new(
         $"training diverged in epoch {epoch} at step {step} (summed loss {lossSum}); nothing was saved from it. " +
         $"Try a lower learning rate than {_options.LearningRate} (e.g. {_options.LearningRate / 10})");
-
-    static bool AllFinite(ReadOnlySpan<float> values)
-    {
-        foreach (float v in values) if (!float.IsFinite(v)) return false;
-        return true;
-    }
 
     /// <summary>One pass over the training set; returns the mean cross-entropy seen and the seconds spent (benchmarks).</summary>
     public (double MeanLoss, double Seconds) RunEpoch(Dataset train, int epoch)
