@@ -137,7 +137,9 @@ for path in glob.glob(os.path.join(work, "*_*_*_*.json")):
     r, lib, t, i = os.path.basename(path)[:-5].split("_")
     try:
         data = json.load(open(path))
-        g = float(data[0]["gflops"])
+        # engine bench --json wraps its rows with the provenance ({"results": [...]}); gemm_peers prints the rows.
+        rows = data["results"] if isinstance(data, dict) else data
+        g = float(rows[0]["gflops"])
     except Exception:
         continue
     runs.setdefault((lib, int(t), int(i)), []).append(g)

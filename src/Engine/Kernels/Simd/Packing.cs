@@ -81,21 +81,29 @@ internal static unsafe class Packing
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void PackB(in GemmCall call, float* dst, int pc, int kc, int jc, int nc, int NR, int offset)
     {
+        if (!call.TransB)
+        {
+            // Row by row: each row of B is read once, front to back, and its NR-wide pieces go to their panels. Read
+            // panel by panel instead, a power-of-two row (1,024 floats) is a 4 KiB stride that maps every panel's lines
+            // onto a few cache sets (Zen 5, 128×1024×784 on 1 thread: 0.79× oneDNN, perf-results/2026-12-07-threads).
+            for (int k = 0; k < kc; k++)
+            {
+                float* src = call.B + (long)(pc + k) * call.Ldb + jc;
+                for (int jr = 0; jr < nc; jr += NR)
+                {
+                    int cols = Math.Min(NR, nc - jr);
+                    float* d = dst + (offset + jr) * kc + k * NR;
+                    new ReadOnlySpan<float>(src + jr, cols).CopyTo(new Span<float>(d, cols));
+                    if (cols < NR) new Span<float>(d + cols, NR - cols).Clear();
+                }
+            }
+            return;
+        }
         for (int jr = 0; jr < nc; jr += NR)
         {
             float* panel = dst + (offset + jr) * kc;
             int cols = Math.Min(NR, nc - jr);
-            if (!call.TransB)
-            {
-                for (int k = 0; k < kc; k++)
-                {
-                    float* src = call.B + (long)(pc + k) * call.Ldb + jc + jr;
-                    float* d = panel + k * NR;
-                    new ReadOnlySpan<float>(src, cols).CopyTo(new Span<float>(d, cols));
-                    if (cols < NR) new Span<float>(d + cols, NR - cols).Clear();
-                }
-            }
-            else if (cols == NR && NR % 8 == 0 && Transpose8x8.IsSupported)
+            if (cols == NR && NR % 8 == 0 && Transpose8x8.IsSupported)
             {
                 // B is stored transposed (row j holds column j of op(B)): 8 columns × 8 steps of k at a time.
                 int k = 0;
