@@ -23,4 +23,17 @@ internal static class BoundedRead
         if (filled < buffer.Length) Array.Resize(ref buffer, filled);
         return buffer;
     }
+
+    /// <summary>
+    /// Reads <paramref name="expected"/> bytes into one buffer of that size, for a length the file itself backs (a
+    /// regular file whose size was checked against the header): no doubling, so memory stays at the data's size. The
+    /// result is shorter when the stream ends early (the file shrank while being read).
+    /// </summary>
+    public static byte[] Backed(Stream stream, int expected)
+    {
+        var buffer = GC.AllocateUninitializedArray<byte>(expected);
+        int filled = stream.ReadAtLeast(buffer, expected, throwOnEndOfStream: false);
+        if (filled < expected) Array.Resize(ref buffer, filled);
+        return buffer;
+    }
 }

@@ -78,7 +78,9 @@ internal static class IdxReader
         if (length is long total && total - headerLength != elements)
             throw new EngineException($"{name}: IDX header says {shape} = {elements} bytes of data, the file holds {total - headerLength}");
 
-        byte[] data = BoundedRead.UpTo(stream, (int)elements);
+        // A regular file's size was just checked against the header: read into one buffer of that size. A stream of
+        // unknown length (gzip) grows its buffer only as data arrives.
+        byte[] data = length is null ? BoundedRead.UpTo(stream, (int)elements) : BoundedRead.Backed(stream, (int)elements);
         if (data.Length < elements)
             throw new EngineException($"{name}: truncated: IDX header says {shape} = {elements} bytes of data, the file holds {data.Length}");
         if (stream.ReadByte() >= 0)
