@@ -136,10 +136,7 @@ static class StepProfile
         {
             long t = Stopwatch.GetTimestamp();
             inner.Gemm(transA, transB, a, b, c, epilogue);
-            int k = transA == Transpose.No ? a.Cols : a.Rows;
-            string op = $"{(transA == Transpose.No ? 'N' : 'T')}{(transB == Transpose.No ? 'N' : 'T')}";
-            string then = TEpilogue.Use == ProductUse.Finish ? $" then {EpilogueName<TEpilogue>()}" : "";
-            Add($"Gemm {c.Rows}x{c.Cols}x{k} {op}{then}", t, 2L * c.Rows * c.Cols * k);
+            AddGemm<TEpilogue>(transA, transB, a, c, "", t);
         }
 
         PackedWeights? IKernels.PackWeights(ReadOnlyMatrixView w) => inner.PackWeights(w);
@@ -148,9 +145,16 @@ static class StepProfile
         {
             long t = Stopwatch.GetTimestamp();
             inner.Gemm(transA, a, w, packed, c, epilogue);
+            AddGemm<TEpilogue>(transA, Transpose.No, a, c, packed is null ? "" : " packed", t);
+        }
+
+        /// <summary>One product's entry: "Gemm MxNxK NN[ packed][ then Epilogue]", with its flops.</summary>
+        void AddGemm<TEpilogue>(Transpose transA, Transpose transB, ReadOnlyMatrixView a, MatrixView c, string packed, long start) where TEpilogue : struct, IGemmEpilogue
+        {
             int k = transA == Transpose.No ? a.Cols : a.Rows;
+            string op = $"{(transA == Transpose.No ? 'N' : 'T')}{(transB == Transpose.No ? 'N' : 'T')}";
             string then = TEpilogue.Use == ProductUse.Finish ? $" then {EpilogueName<TEpilogue>()}" : "";
-            Add($"Gemm {c.Rows}x{c.Cols}x{k} {(transA == Transpose.No ? 'N' : 'T')}N{(packed is null ? "" : " packed")}{then}", t, 2L * c.Rows * c.Cols * k);
+            Add($"Gemm {c.Rows}x{c.Cols}x{k} {op}{packed}{then}", start, 2L * c.Rows * c.Cols * k);
         }
 
         /// <summary>BiasActivation`1[TanhOperator] → BiasActivation&lt;Tanh&gt;.</summary>

@@ -271,8 +271,7 @@ public sealed class Classifier : IDisposable
             throw new EngineException($"{path}: the cosine schedule was laid out over {o.Epochs} epochs; resume with {o.Epochs} epochs");
         if (c.Model.Network.Describe() != _network.Describe())
             throw new EngineException($"{path}: holds a {c.Model.Network.Describe()} network, this run builds {_network.Describe()}");
-        c.Model.Network.Parameters.CopyTo(_network.Parameters);
-        _inference.WeightsChanged();
+        c.Model.Network.Parameters.CopyTo(_network.Parameters); // inside Train, which drops the packed weights
         Scaling = c.Model.Scaling;
     }
 
