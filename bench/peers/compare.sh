@@ -132,15 +132,21 @@ shapes = [s.strip() for s in e["CMP_SHAPES"].split(",") if s.strip()]
 threads = [int(t) for t in e["CMP_THREADS"].split(",") if t.strip()]
 repeat = int(e["CMP_REPEAT"])
 
+def gflops(path):
+    """The run's GFLOP/s, or None for a failed run. engine bench --json wraps its rows with the provenance
+    ({"results": [...]}); gemm_peers prints the rows."""
+    try:
+        data = json.load(open(path))
+        rows = data["results"] if isinstance(data, dict) else data
+        return float(rows[0]["gflops"])
+    except Exception:
+        return None
+
 runs = {}  # (lib, threads, shape index) -> [gflops per round]
 for path in glob.glob(os.path.join(work, "*_*_*_*.json")):
     r, lib, t, i = os.path.basename(path)[:-5].split("_")
-    try:
-        data = json.load(open(path))
-        # engine bench --json wraps its rows with the provenance ({"results": [...]}); gemm_peers prints the rows.
-        rows = data["results"] if isinstance(data, dict) else data
-        g = float(rows[0]["gflops"])
-    except Exception:
+    g = gflops(path)
+    if g is None:
         continue
     runs.setdefault((lib, int(t), int(i)), []).append(g)
 
@@ -203,8 +209,9 @@ if repeat > 1:
         for i, s in enumerate(shapes):
             cells = []
             for lib in ("engine", "dnnl", "openblas"):
-                vals = [json.load(open(p))[0]["gflops"] for p in sorted(glob.glob(os.path.join(work, f"*_{lib}_{t}_{i}.json")), key=lambda p: int(os.path.basename(p).split("_")[0])) if os.path.getsize(p)]
-                cells.append(", ".join(f"{v:.0f}" for v in vals) or "–")
+                paths = sorted(glob.glob(os.path.join(work, f"*_{lib}_{t}_{i}.json")), key=lambda p: int(os.path.basename(p).split("_")[0]))
+                vals = [gflops(p) for p in paths]
+                cells.append(", ".join("failed" if v is None else f"{v:.0f}" for v in vals) or "–")
             print(f"| {label(s)} | {t} | {' | '.join(cells)} |")
 PY
 exit "$failed"
