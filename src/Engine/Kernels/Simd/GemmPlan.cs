@@ -151,6 +151,13 @@ internal readonly record struct GemmPlan(BlockSizes Blocks, int Parts, bool Spli
     public bool ReadsBInPlace(bool transB, int partRows) => !transB && partRows <= 2 * Blocks.MC;
 
     /// <summary>
+    /// Few column panels (the network's N = 128) reuse a packed A block only a few times, so packing it is mostly an
+    /// extra copy: the kernel broadcasts A's elements from its rows in place instead (<see cref="RowsAPanel"/>). Zen 5,
+    /// 1 thread, N = 128, K = 784: M = 32 185 → 193–204 GFLOP/s, M = 1,000 189 → 199–205; oneDNN 209–213.
+    /// </summary>
+    public bool ReadsAInPlace(bool transA, int blockColumns) => !transA && blockColumns <= 4 * Blocks.NR;
+
+    /// <summary>
     /// Few column panels (the network's N = 128) make a block's compute short next to fetching A's rows, which inference
     /// streams from DRAM: fetch ahead then (1000x128x784 in the inference pass: 95–99 → 103–105 GFLOP/s). With many
     /// panels, as in large squares, A is reused long enough for the hardware, and the extra lines in L2 cost 2–3 %.

@@ -7,7 +7,8 @@ namespace Engine.Kernels.Simd;
 ///
 /// Contract (after BLIS's KernelsHowTo):
 /// - Computes one MR×NR tile of C, MR = 6 rows and NR = 2 vectors of columns, held in 12 accumulators.
-/// - <c>a</c> is a packed micro-panel of op(A): kc steps of MR consecutive floats (column k of the tile's rows).
+/// - <c>a</c> gives the tile's MR rows of op(A), one k step at a time (<see cref="IAPanel{TSelf}"/>): a packed
+///   micro-panel (kc steps of MR consecutive floats) or MR rows of A read in place.
 ///   <c>b</c> holds kc rows of NR consecutive floats, <c>ldb</c> floats apart: a packed micro-panel (ldb = NR)
 ///   or, when packing would not pay, B itself (ldb = its row stride). Packed panels are zero-padded, so edge
 ///   tiles need no special case here.
@@ -21,8 +22,9 @@ internal static unsafe class MicroKernel<TVec> where TVec : struct, IVec<TVec>
 {
     public const int MR = 6;
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining | MethodImplOptions.AggressiveOptimization)]
-    public static void Run(int kc, float* a, float* b, int ldb, float* c, int ldc, bool loadC)
+    // Not inlined: inside the driver's loops the JIT ran out of registers and reloaded A's row stride from the stack.
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    public static void Run<TA>(int kc, TA a, float* b, int ldb, float* c, int ldc, bool loadC) where TA : struct, IAPanel<TA>
     {
         int n = TVec.Count;
         TVec c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51;
@@ -42,19 +44,19 @@ internal static unsafe class MicroKernel<TVec> where TVec : struct, IVec<TVec>
         for (int k = 0; k < kc; k++)
         {
             TVec b0 = TVec.Load(b), b1 = TVec.Load(b + n);
-            TVec ai = TVec.Broadcast(a[0]);
+            TVec ai = TVec.Broadcast(a.Row(0));
             c00 = TVec.Fma(ai, b0, c00); c01 = TVec.Fma(ai, b1, c01);
-            ai = TVec.Broadcast(a[1]);
+            ai = TVec.Broadcast(a.Row(1));
             c10 = TVec.Fma(ai, b0, c10); c11 = TVec.Fma(ai, b1, c11);
-            ai = TVec.Broadcast(a[2]);
+            ai = TVec.Broadcast(a.Row(2));
             c20 = TVec.Fma(ai, b0, c20); c21 = TVec.Fma(ai, b1, c21);
-            ai = TVec.Broadcast(a[3]);
+            ai = TVec.Broadcast(a.Row(3));
             c30 = TVec.Fma(ai, b0, c30); c31 = TVec.Fma(ai, b1, c31);
-            ai = TVec.Broadcast(a[4]);
+            ai = TVec.Broadcast(a.Row(4));
             c40 = TVec.Fma(ai, b0, c40); c41 = TVec.Fma(ai, b1, c41);
-            ai = TVec.Broadcast(a[5]);
+            ai = TVec.Broadcast(a.Row(5));
             c50 = TVec.Fma(ai, b0, c50); c51 = TVec.Fma(ai, b1, c51);
-            a += MR;
+            a.Next(MR);
             b += ldb;
         }
         TVec.Store(c00, c); TVec.Store(c01, c + n);

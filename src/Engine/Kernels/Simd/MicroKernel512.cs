@@ -12,8 +12,9 @@ internal static unsafe class MicroKernel512
 {
     public const int MR = 8;
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining | MethodImplOptions.AggressiveOptimization)]
-    public static void Run(int kc, float* a, float* b, int ldb, float* c, int ldc, bool loadC)
+    // Not inlined: inside the driver's loops the JIT ran out of registers and reloaded A's row stride from the stack.
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    public static void Run<TA>(int kc, TA a, float* b, int ldb, float* c, int ldc, bool loadC) where TA : struct, IAPanel<TA>
     {
         Vector512<float> c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51, c60, c61, c70, c71;
         if (loadC)
@@ -34,31 +35,31 @@ internal static unsafe class MicroKernel512
         for (int k = 0; k < kc; k++)
         {
             Vector512<float> b0 = Vector512.Load(b), b1 = Vector512.Load(b + 16);
-            Vector512<float> a0 = Vector512.Create(a[0]);
+            Vector512<float> a0 = Vector512.Create(a.Row(0));
             c00 = Vector512.FusedMultiplyAdd(a0, b0, c00);
             c01 = Vector512.FusedMultiplyAdd(a0, b1, c01);
-            Vector512<float> a1 = Vector512.Create(a[1]);
+            Vector512<float> a1 = Vector512.Create(a.Row(1));
             c10 = Vector512.FusedMultiplyAdd(a1, b0, c10);
             c11 = Vector512.FusedMultiplyAdd(a1, b1, c11);
-            Vector512<float> a2 = Vector512.Create(a[2]);
+            Vector512<float> a2 = Vector512.Create(a.Row(2));
             c20 = Vector512.FusedMultiplyAdd(a2, b0, c20);
             c21 = Vector512.FusedMultiplyAdd(a2, b1, c21);
-            Vector512<float> a3 = Vector512.Create(a[3]);
+            Vector512<float> a3 = Vector512.Create(a.Row(3));
             c30 = Vector512.FusedMultiplyAdd(a3, b0, c30);
             c31 = Vector512.FusedMultiplyAdd(a3, b1, c31);
-            Vector512<float> a4 = Vector512.Create(a[4]);
+            Vector512<float> a4 = Vector512.Create(a.Row(4));
             c40 = Vector512.FusedMultiplyAdd(a4, b0, c40);
             c41 = Vector512.FusedMultiplyAdd(a4, b1, c41);
-            Vector512<float> a5 = Vector512.Create(a[5]);
+            Vector512<float> a5 = Vector512.Create(a.Row(5));
             c50 = Vector512.FusedMultiplyAdd(a5, b0, c50);
             c51 = Vector512.FusedMultiplyAdd(a5, b1, c51);
-            Vector512<float> a6 = Vector512.Create(a[6]);
+            Vector512<float> a6 = Vector512.Create(a.Row(6));
             c60 = Vector512.FusedMultiplyAdd(a6, b0, c60);
             c61 = Vector512.FusedMultiplyAdd(a6, b1, c61);
-            Vector512<float> a7 = Vector512.Create(a[7]);
+            Vector512<float> a7 = Vector512.Create(a.Row(7));
             c70 = Vector512.FusedMultiplyAdd(a7, b0, c70);
             c71 = Vector512.FusedMultiplyAdd(a7, b1, c71);
-            a += MR;
+            a.Next(MR);
             b += ldb;
         }
         c00.Store(c); c01.Store(c + 16);

@@ -189,6 +189,9 @@ internal sealed unsafe class PackedGemm
         {
             int nc = Math.Min(NC, colEnd - jc);
             bool streamA = call.Plan.StreamsA(call.TransA, nc);
+            // A read in place: its full row tiles go to the kernel as they are (only a last partial tile is packed, zero-padded),
+            // and each row tile runs across all column panels while its rows stay in L1.
+            bool directA = call.Plan.ReadsAInPlace(call.TransA, nc);
             for (int pc = 0; pc < k; pc += KC)
             {
                 int kc = Math.Min(KC, k - pc);
@@ -198,46 +201,61 @@ internal sealed unsafe class PackedGemm
                 for (int ic = rowStart; ic < rowEnd; ic += MC)
                 {
                     int mc = Math.Min(MC, rowEnd - ic);
-                    Packing.PackA(call, packedA, ic, mc, pc, kc, MR, prefetchNext: streamA);
+                    int packedFrom = directA ? mc / MR * MR : 0;
+                    if (packedFrom < mc)
+                        Packing.PackA(call, packedA + packedFrom * kc, ic + packedFrom, mc - packedFrom, pc, kc, MR, prefetchNext: streamA && !directA);
                     // While this block computes, its micro-kernel calls take turns fetching the next block's rows.
-                    int nextRows = streamA ? Math.Min(MC, rowEnd - ic - mc) : 0, calls = (nc + NR - 1) / NR * ((mc + MR - 1) / MR), turn = 0;
-                    for (int jr = 0; jr < nc; jr += NR)
+                    int nextRows = streamA ? Math.Min(MC, rowEnd - ic - mc) : 0, turn = 0;
+                    int colTiles = (nc + NR - 1) / NR, rowTiles = (mc + MR - 1) / MR, calls = colTiles * rowTiles;
+                    for (int tile = 0; tile < calls; tile++)
                     {
-                        int nr = Math.Min(NR, nc - jr);
+                        int jr = (directA ? tile % colTiles : tile / rowTiles) * NR;
+                        int ir = (directA ? tile / colTiles : tile % rowTiles) * MR;
+                        int nr = Math.Min(NR, nc - jr), mr = Math.Min(MR, mc - ir);
                         float* bPanel;
                         int ldbPanel;
                         if (prepacked is not null) { bPanel = prepacked.Panel(pc, jc + jr); ldbPanel = NR; }
                         else if (directB && nr == NR) { bPanel = b + (long)pc * ldb + jc + jr; ldbPanel = ldb; }
                         else { bPanel = packedB + jr * kc; ldbPanel = NR; }
-                        for (int ir = 0; ir < mc; ir += MR)
-                        {
-                            int mr = Math.Min(MR, mc - ir);
-                            float* cTile = c + (long)(ic + ir) * ldc + jc + jr;
-                            for (int r = turn++; r < nextRows; r += calls)
-                                Prefetch.Lines((byte*)(a + (long)(ic + mc + r) * lda + pc), kc * sizeof(float));
-                            if (TEpilogue.Use == ProductUse.Finish)
-                            {
-                                // One K block (checked by Multiply), so the scratch tile holds the whole product.
-                                TVec.MicroKernel(kc, packedA + ir * kc, bPanel, ldbPanel, edge, NR, loadC: false);
-                                epilogue.Finish<TVec>(ic + ir, jc + jr, edge, NR, cTile, ldc, mr, nr);
-                            }
-                            else if (mr == MR && nr == NR)
-                            {
-                                TVec.MicroKernel(kc, packedA + ir * kc, bPanel, ldbPanel, cTile, ldc, loadC);
-                            }
-                            else
-                            {
-                                // Edge tile: run the full kernel on a scratch tile, copy the valid part in and out.
-                                if (loadC)
-                                    for (int r = 0; r < mr; r++)
-                                        new ReadOnlySpan<float>(cTile + (long)r * ldc, nr).CopyTo(new Span<float>(edge + r * NR, nr));
-                                TVec.MicroKernel(kc, packedA + ir * kc, bPanel, ldbPanel, edge, NR, loadC);
-                                for (int r = 0; r < mr; r++)
-                                    new ReadOnlySpan<float>(edge + r * NR, nr).CopyTo(new Span<float>(cTile + (long)r * ldc, nr));
-                            }
-                        }
+                        for (int r = turn++; r < nextRows; r += calls)
+                            Prefetch.Lines((byte*)(a + (long)(ic + mc + r) * lda + pc), kc * sizeof(float));
+                        var tileCall = new Tile(kc, bPanel, ldbPanel, c + (long)(ic + ir) * ldc + jc + jr, ldc, edge, NR, ic + ir, jc + jr, mr, nr, loadC);
+                        if (ir < packedFrom)
+                            tileCall.Run<TVec, TEpilogue, RowsAPanel>(new RowsAPanel(a + (long)(ic + ir) * lda + pc, lda), epilogue);
+                        else
+                            tileCall.Run<TVec, TEpilogue, PackedAPanel>(new PackedAPanel(packedA + ir * kc), epilogue);
                     }
                 }
+            }
+        }
+    }
+
+    /// <summary>One MR×NR tile of C at (Row, Col), mr×nr of it inside C, from its A rows and B micro-panel.</summary>
+    readonly ref struct Tile(int kc, float* b, int ldb, float* c, int ldc, float* edge, int NR, int row, int col, int mr, int nr, bool loadC)
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Run<TVec, TEpilogue, TA>(TA a, in TEpilogue epilogue)
+            where TVec : struct, IVec<TVec> where TEpilogue : struct, IGemmEpilogue where TA : struct, IAPanel<TA>
+        {
+            if (TEpilogue.Use == ProductUse.Finish)
+            {
+                // One K block (checked by Multiply), so the scratch tile holds the whole product.
+                TVec.MicroKernel(kc, a, b, ldb, edge, NR, loadC: false);
+                epilogue.Finish<TVec>(row, col, edge, NR, c, ldc, mr, nr);
+            }
+            else if (mr == TVec.MicroKernelRows && nr == NR)
+            {
+                TVec.MicroKernel(kc, a, b, ldb, c, ldc, loadC);
+            }
+            else
+            {
+                // Edge tile: run the full kernel on a scratch tile, copy the valid part in and out.
+                if (loadC)
+                    for (int r = 0; r < mr; r++)
+                        new ReadOnlySpan<float>(c + (long)r * ldc, nr).CopyTo(new Span<float>(edge + r * NR, nr));
+                TVec.MicroKernel(kc, a, b, ldb, edge, NR, loadC);
+                for (int r = 0; r < mr; r++)
+                    new ReadOnlySpan<float>(edge + r * NR, nr).CopyTo(new Span<float>(c + (long)r * ldc, nr));
             }
         }
     }

@@ -25,7 +25,7 @@ internal unsafe interface IVec<TSelf> where TSelf : struct, IVec<TSelf>
     /// <summary>Rows of this vector type's micro-kernel tile (MR); its columns (NR) are two vectors, 2·Count.</summary>
     static abstract int MicroKernelRows { get; }
     /// <summary>This vector type's GEMM micro-kernel (contract in MicroKernel.cs), an MR×NR tile.</summary>
-    static abstract void MicroKernel(int kc, float* a, float* b, int ldb, float* c, int ldc, bool loadC);
+    static abstract void MicroKernel<TA>(int kc, TA a, float* b, int ldb, float* c, int ldc, bool loadC) where TA : struct, IAPanel<TA>;
     static abstract TSelf Add(TSelf a, TSelf b);
     static abstract TSelf Subtract(TSelf a, TSelf b);
     static abstract TSelf Multiply(TSelf a, TSelf b);
@@ -53,7 +53,7 @@ internal unsafe struct V512 : IVec<V512>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static V512 LoadBytes(byte* p) => new() { _v = Bytes512(p) };
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static V512 Broadcast(float value) => new() { _v = Vector512.Create(value) };
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static V512 Fma(V512 a, V512 b, V512 c) => new() { _v = Vector512.FusedMultiplyAdd(a._v, b._v, c._v) };
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void MicroKernel(int kc, float* a, float* b, int ldb, float* c, int ldc, bool loadC) => MicroKernel512.Run(kc, a, b, ldb, c, ldc, loadC);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void MicroKernel<TA>(int kc, TA a, float* b, int ldb, float* c, int ldc, bool loadC) where TA : struct, IAPanel<TA> => MicroKernel512.Run(kc, a, b, ldb, c, ldc, loadC);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(V512 v, float* p) => v._v.Store(p);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static V512 Add(V512 a, V512 b) => new() { _v = a._v + b._v };
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static V512 Subtract(V512 a, V512 b) => new() { _v = a._v - b._v };
@@ -82,7 +82,7 @@ internal unsafe struct V256 : IVec<V256>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static V256 LoadBytes(byte* p) => new() { _v = Bytes256(p) };
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static V256 Broadcast(float value) => new() { _v = Vector256.Create(value) };
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static V256 Fma(V256 a, V256 b, V256 c) => new() { _v = Vector256.FusedMultiplyAdd(a._v, b._v, c._v) };
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void MicroKernel(int kc, float* a, float* b, int ldb, float* c, int ldc, bool loadC) => MicroKernel256.Run(kc, a, b, ldb, c, ldc, loadC);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void MicroKernel<TA>(int kc, TA a, float* b, int ldb, float* c, int ldc, bool loadC) where TA : struct, IAPanel<TA> => MicroKernel256.Run(kc, a, b, ldb, c, ldc, loadC);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(V256 v, float* p) => v._v.Store(p);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static V256 Add(V256 a, V256 b) => new() { _v = a._v + b._v };
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static V256 Subtract(V256 a, V256 b) => new() { _v = a._v - b._v };
@@ -106,7 +106,7 @@ internal unsafe struct VPortable : IVec<VPortable>
 {
     Vector<float> _v;
     public static int Count => Vector<float>.Count;
-    public static int MicroKernelRows => MicroKernel<VPortable>.MR;
+    public static int MicroKernelRows => Simd.MicroKernel<VPortable>.MR;
     public static VPortable Zero => default;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static VPortable Load(float* p) => new() { _v = Unsafe.ReadUnaligned<Vector<float>>(p) };
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static VPortable LoadBytes(byte* p) => new()
@@ -115,7 +115,7 @@ internal unsafe struct VPortable : IVec<VPortable>
     };
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static VPortable Broadcast(float value) => new() { _v = new Vector<float>(value) };
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static VPortable Fma(VPortable a, VPortable b, VPortable c) => new() { _v = Vector.FusedMultiplyAdd(a._v, b._v, c._v) };
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void MicroKernel(int kc, float* a, float* b, int ldb, float* c, int ldc, bool loadC) => MicroKernel<VPortable>.Run(kc, a, b, ldb, c, ldc, loadC);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void MicroKernel<TA>(int kc, TA a, float* b, int ldb, float* c, int ldc, bool loadC) where TA : struct, IAPanel<TA> => Simd.MicroKernel<VPortable>.Run(kc, a, b, ldb, c, ldc, loadC);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(VPortable v, float* p) => Unsafe.WriteUnaligned(p, v._v);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static VPortable Add(VPortable a, VPortable b) => new() { _v = a._v + b._v };
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static VPortable Subtract(VPortable a, VPortable b) => new() { _v = a._v - b._v };
@@ -162,13 +162,13 @@ internal unsafe struct VScalar : IVec<VScalar>
 {
     float _v;
     public static int Count => 1;
-    public static int MicroKernelRows => MicroKernel<VScalar>.MR;
+    public static int MicroKernelRows => Simd.MicroKernel<VScalar>.MR;
     public static VScalar Zero => default;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static VScalar Load(float* p) => new() { _v = *p };
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static VScalar LoadBytes(byte* p) => new() { _v = *p };
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static VScalar Broadcast(float value) => new() { _v = value };
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static VScalar Fma(VScalar a, VScalar b, VScalar c) => new() { _v = MathF.FusedMultiplyAdd(a._v, b._v, c._v) };
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void MicroKernel(int kc, float* a, float* b, int ldb, float* c, int ldc, bool loadC) => MicroKernel<VScalar>.Run(kc, a, b, ldb, c, ldc, loadC);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void MicroKernel<TA>(int kc, TA a, float* b, int ldb, float* c, int ldc, bool loadC) where TA : struct, IAPanel<TA> => Simd.MicroKernel<VScalar>.Run(kc, a, b, ldb, c, ldc, loadC);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(VScalar v, float* p) => *p = v._v;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static VScalar Add(VScalar a, VScalar b) => new() { _v = a._v + b._v };
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static VScalar Subtract(VScalar a, VScalar b) => new() { _v = a._v - b._v };
