@@ -26,6 +26,7 @@ internal unsafe struct PackedAPanel(float* p) : IAPanel<PackedAPanel>
 /// <summary>
 /// MR rows of an untransposed A read in place, <c>lda</c> floats apart: the kernel broadcasts each element from memory
 /// anyway, so A needs no packing when few column panels would reuse the pack (see <see cref="GemmPlan.ReadsAInPlace"/>).
+/// A transposed A is read in place by <see cref="ColumnsAPanel"/>.
 /// </summary>
 internal unsafe struct RowsAPanel(float* p, int lda) : IAPanel<RowsAPanel>
 {
@@ -33,4 +34,16 @@ internal unsafe struct RowsAPanel(float* p, int lda) : IAPanel<RowsAPanel>
     readonly nint _lda = lda;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public readonly float Row(int r) => _p[r * _lda];
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public void Next(int mr) => _p++;
+}
+
+/// <summary>
+/// MR rows of op(A) = Aᵀ read in place: at each k they are MR consecutive floats of A's row k, <c>lda</c> floats after
+/// the previous k's (the weight gradient's Xᵀ).
+/// </summary>
+internal unsafe struct ColumnsAPanel(float* p, int lda) : IAPanel<ColumnsAPanel>
+{
+    float* _p = p;
+    readonly nint _lda = lda;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public readonly float Row(int r) => _p[r];
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public void Next(int mr) => _p += _lda;
 }

@@ -152,10 +152,11 @@ internal readonly record struct GemmPlan(BlockSizes Blocks, int Parts, bool Spli
 
     /// <summary>
     /// Few column panels (the network's N = 128) reuse a packed A block only a few times, so packing it is mostly an
-    /// extra copy: the kernel broadcasts A's elements from its rows in place instead (<see cref="RowsAPanel"/>). Zen 5,
-    /// 1 thread, N = 128, K = 784: M = 32 185 → 193–204 GFLOP/s, M = 1,000 189 → 199–205; oneDNN 209–213.
+    /// extra copy: the kernel broadcasts A's elements from where they are instead (<see cref="RowsAPanel"/>, or
+    /// <see cref="ColumnsAPanel"/> for a transposed A). Zen 5, 1 thread, N = 128: 32x128x784 185 → 193–204 GFLOP/s
+    /// (oneDNN 209–213), 1000x128x784 189 → 199–205, the weight gradient 784x128x32 TN 184–188 → 188–197.
     /// </summary>
-    public bool ReadsAInPlace(bool transA, int blockColumns) => !transA && blockColumns <= 4 * Blocks.NR;
+    public bool ReadsAInPlace(int blockColumns) => blockColumns <= 4 * Blocks.NR;
 
     /// <summary>
     /// Few column panels (the network's N = 128) make a block's compute short next to fetching A's rows, which inference

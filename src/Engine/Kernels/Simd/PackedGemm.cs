@@ -191,7 +191,7 @@ internal sealed unsafe class PackedGemm
             bool streamA = call.Plan.StreamsA(call.TransA, nc);
             // A read in place: its full row tiles go to the kernel as they are (only a last partial tile is packed, zero-padded),
             // and each row tile runs across all column panels while its rows stay in L1.
-            bool directA = call.Plan.ReadsAInPlace(call.TransA, nc);
+            bool directA = call.Plan.ReadsAInPlace(nc);
             for (int pc = 0; pc < k; pc += KC)
             {
                 int kc = Math.Min(KC, k - pc);
@@ -220,7 +220,9 @@ internal sealed unsafe class PackedGemm
                         for (int r = turn++; r < nextRows; r += calls)
                             Prefetch.Lines((byte*)(a + (long)(ic + mc + r) * lda + pc), kc * sizeof(float));
                         var tileCall = new Tile(kc, bPanel, ldbPanel, c + (long)(ic + ir) * ldc + jc + jr, ldc, edge, NR, ic + ir, jc + jr, mr, nr, loadC);
-                        if (ir < packedFrom)
+                        if (ir < packedFrom && call.TransA)
+                            tileCall.Run<TVec, TEpilogue, ColumnsAPanel>(new ColumnsAPanel(a + (long)pc * lda + ic + ir, lda), epilogue);
+                        else if (ir < packedFrom)
                             tileCall.Run<TVec, TEpilogue, RowsAPanel>(new RowsAPanel(a + (long)(ic + ir) * lda + pc, lda), epilogue);
                         else
                             tileCall.Run<TVec, TEpilogue, PackedAPanel>(new PackedAPanel(packedA + ir * kc), epilogue);
