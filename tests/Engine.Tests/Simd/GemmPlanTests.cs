@@ -108,6 +108,16 @@ public class GemmPlanTests
     }
 
     [Theory]
+    [InlineData(32, 784, 128, false, true, true)]    // the input gradient dZ·Wᵀ from batch 32: Cᵀ = W·dZᵀ
+    [InlineData(128, 784, 512, false, true, true)]
+    [InlineData(32, 128, 10, false, true, false)]    // K = 10: transposing C would move more than packing Bᵀ
+    [InlineData(256, 784, 512, false, true, false)]  // too many rows to read W in place
+    [InlineData(32, 784, 128, false, false, false)]  // B not transposed
+    [InlineData(32, 784, 128, true, true, false)]    // a transposed A would become a transposed B
+    public void C_is_computed_transposed_only_where_that_moves_less(int m, int n, int k, bool transA, bool transB, bool expected) =>
+        Assert.Equal(expected, GemmPlan.TransposesC(BlockSizes.Derive(8, 32, Zen5, 1), m, n, k, transA, transB));
+
+    [Theory]
     [MemberData(nameof(Shapes))]
     public void Parts_cover_C_once_in_whole_tiles(int m, int n, int k, int threads, bool transB)
     {

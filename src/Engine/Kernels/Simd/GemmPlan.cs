@@ -126,6 +126,16 @@ internal readonly record struct GemmPlan(BlockSizes Blocks, int Parts, bool Spli
     }
 
     /// <summary>
+    /// A product with a transposed B (the input gradient dZ·Wᵀ) and few rows is computed as Cᵀ = B·Aᵀ, written to C
+    /// transposed: W's rows are then read in place (<see cref="ReadsAInPlace"/>) and only Aᵀ and the C tiles are moved
+    /// transposed (m·(k + n) floats) instead of packing all of Bᵀ (n·k). Not for finishing epilogues, whose tiles must
+    /// be C's own. Zen 5, 1 thread, alternating runs: 32x784x128 NT 128–134 → 152–157 GFLOP/s, 64x784x128 152–155 →
+    /// 162–164, 128x784x512 173–177 → 180–187.
+    /// </summary>
+    public static bool TransposesC(BlockSizes blocks, int m, int n, int k, bool transA, bool transB) =>
+        transB && !transA && m <= 4 * blocks.NR && (long)m * (k + n) < (long)n * k;
+
+    /// <summary>
     /// Part <paramref name="part"/>'s rows and columns of an m×n product. Split by columns, the boundaries between parts
     /// move <paramref name="lineShift"/> columns left (see <see cref="LineShift"/>) so that no cache line of C is written
     /// by two threads; the parts then start off the tile grid, which the loops handle as edge tiles.

@@ -8,7 +8,8 @@ namespace Engine.Kernels.Simd;
 /// transposed; likewise B). Set once per call and never changed while the parts run.
 /// </summary>
 internal readonly unsafe struct GemmCall(float* a, int lda, bool transA, float* b, int ldb, bool transB, float* c, int ldc,
-                                         int m, int n, int k, bool accumulate, GemmPlan plan, PackedWeights? packedB = null)
+                                         int m, int n, int k, bool accumulate, GemmPlan plan, PackedWeights? packedB = null,
+                                         bool transposedC = false)
 {
     public readonly float* A = a, B = b, C = c;
     public readonly int Lda = lda, Ldb = ldb, Ldc = ldc, M = m, N = n, K = k;
@@ -16,6 +17,9 @@ internal readonly unsafe struct GemmCall(float* a, int lda, bool transA, float* 
     public readonly GemmPlan Plan = plan;
     /// <summary>B already in panels (then every B panel is read from it and nothing of B is packed), or null.</summary>
     public readonly PackedWeights? PackedB = packedB;
+    /// <summary>The call computes the transpose of the caller's product (A and B swapped, see <see cref="GemmPlan.TransposesC"/>):
+    /// its element (i, j) is stored at C[j·ldc + i].</summary>
+    public readonly bool TransposedC = transposedC;
 }
 
 /// <summary>
@@ -88,9 +92,17 @@ internal sealed unsafe class PackedGemm
                     for (int i = 0; i < m; i++) new Span<float>(pc + (long)i * c.Stride, n).Clear();
                 return true;
             }
-            var plan = GemmPlan.For(Blocks, m, n, k, transB == Transpose.Yes, _pool.Threads, NarrowWidth, packedB is not null);
+            bool ta = transA == Transpose.Yes, tb = transB == Transpose.Yes;
+            if (!finish && packedB is null && GemmPlan.TransposesC(Blocks, m, n, k, ta, tb))
+            {
+                // Cᵀ = op(B)ᵀ·op(A)ᵀ: the same products, each element's chain unchanged, written to C transposed.
+                var swapped = GemmPlan.For(Blocks, n, m, k, !ta, _pool.Threads, NarrowWidth);
+                Run(new GemmCall(pb, b.Stride, !tb, pa, a.Stride, !ta, pc, c.Stride, n, m, k, accumulate, swapped, transposedC: true), epilogue);
+                return true;
+            }
+            var plan = GemmPlan.For(Blocks, m, n, k, tb, _pool.Threads, NarrowWidth, packedB is not null);
             if (plan.Narrow) packedB = null; // the narrow kernel reads B in place
-            Run(new GemmCall(pa, a.Stride, transA == Transpose.Yes, pb, b.Stride, transB == Transpose.Yes, pc, c.Stride, m, n, k, accumulate, plan, packedB), epilogue);
+            Run(new GemmCall(pa, a.Stride, ta, pb, b.Stride, tb, pc, c.Stride, m, n, k, accumulate, plan, packedB), epilogue);
         }
         return true;
     }
@@ -136,7 +148,7 @@ internal sealed unsafe class PackedGemm
     void Execute<TEpilogue>(int part, in GemmCall call, in TEpilogue epilogue) where TEpilogue : struct, IGemmEpilogue
     {
         // Parts of a packed B start on whole panels: no shift of the boundaries to C's cache lines.
-        int lineShift = call.PackedB is null ? GemmPlan.LineShift(call.C, call.Ldc, call.Plan.Blocks.NR) : 0;
+        int lineShift = call.PackedB is null && !call.TransposedC ? GemmPlan.LineShift(call.C, call.Ldc, call.Plan.Blocks.NR) : 0;
         var (rowStart, rowEnd, colStart, colEnd) = call.Plan.PartOf(part, call.M, call.N, lineShift);
         if (rowStart >= rowEnd || colStart >= colEnd) return;
         if (call.Plan.Narrow) { NarrowKernel512.Run(call, rowStart, rowEnd, epilogue, Aligned(_edgeTile[part])); return; }
@@ -219,7 +231,8 @@ internal sealed unsafe class PackedGemm
                         else { bPanel = packedB + jr * kc; ldbPanel = NR; }
                         for (int r = turn++; r < nextRows; r += calls)
                             Prefetch.Lines((byte*)(a + (long)(ic + mc + r) * lda + pc), kc * sizeof(float));
-                        var tileCall = new Tile(kc, bPanel, ldbPanel, c + (long)(ic + ir) * ldc + jc + jr, ldc, edge, NR, ic + ir, jc + jr, mr, nr, loadC);
+                        float* cTile = call.TransposedC ? c + (long)(jc + jr) * ldc + ic + ir : c + (long)(ic + ir) * ldc + jc + jr;
+                        var tileCall = new Tile(kc, bPanel, ldbPanel, cTile, ldc, call.TransposedC, edge, NR, ic + ir, jc + jr, mr, nr, loadC);
                         if (ir < packedFrom && call.TransA)
                             tileCall.Run<TVec, TEpilogue, ColumnsAPanel>(new ColumnsAPanel(a + (long)pc * lda + ic + ir, lda), epilogue);
                         else if (ir < packedFrom)
@@ -233,7 +246,9 @@ internal sealed unsafe class PackedGemm
     }
 
     /// <summary>One MR×NR tile of C at (Row, Col), mr×nr of it inside C, from its A rows and B micro-panel.</summary>
-    readonly ref struct Tile(int kc, float* b, int ldb, float* c, int ldc, float* edge, int NR, int row, int col, int mr, int nr, bool loadC)
+    /// <remarks>C transposed (<see cref="GemmCall.TransposedC"/>): <c>c</c> points at the tile's first element, the tile is
+    /// computed in the scratch tile and moved in and out transposed. Finishing epilogues never see a transposed C.</remarks>
+    readonly ref struct Tile(int kc, float* b, int ldb, float* c, int ldc, bool transposedC, float* edge, int NR, int row, int col, int mr, int nr, bool loadC)
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public void Run<TVec, TEpilogue, TA>(TA a, in TEpilogue epilogue)
@@ -244,6 +259,12 @@ internal sealed unsafe class PackedGemm
                 // One K block (checked by Multiply), so the scratch tile holds the whole product.
                 TVec.MicroKernel(kc, a, b, ldb, edge, NR, loadC: false);
                 epilogue.Finish<TVec>(row, col, edge, NR, c, ldc, mr, nr);
+            }
+            else if (transposedC)
+            {
+                if (loadC) Transpose8x8.CopyBlock(c, ldc, edge, NR, nr, mr);
+                TVec.MicroKernel(kc, a, b, ldb, edge, NR, loadC);
+                Transpose8x8.CopyBlock(edge, NR, c, ldc, mr, nr);
             }
             else if (mr == TVec.MicroKernelRows && nr == NR)
             {

@@ -43,4 +43,17 @@ internal static unsafe class Transpose8x8
         Avx.Store(dst + 6 * dstStride, Avx.Permute2x128(u2, u6, 0x31));
         Avx.Store(dst + 7 * dstStride, Avx.Permute2x128(u3, u7, 0x31));
     }
+
+    /// <summary>dst[c·dstStride + r] = src[r·srcStride + c] for r &lt; rows, c &lt; cols: whole 8×8 blocks by <see cref="Copy"/>, the rest one by one.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void CopyBlock(float* src, long srcStride, float* dst, long dstStride, int rows, int cols)
+    {
+        int fullRows = IsSupported ? rows / 8 * 8 : 0, fullCols = IsSupported ? cols / 8 * 8 : 0;
+        for (int r = 0; r < fullRows; r += 8)
+            for (int c = 0; c < fullCols; c += 8)
+                Copy(src + r * srcStride + c, srcStride, dst + c * dstStride + r, dstStride);
+        for (int r = 0; r < rows; r++)
+            for (int c = r < fullRows ? fullCols : 0; c < cols; c++)
+                dst[c * dstStride + r] = src[r * srcStride + c];
+    }
 }
