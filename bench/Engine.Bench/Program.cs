@@ -3,7 +3,7 @@ using Engine.Bench;
 
 // BenchmarkDotNet:   dotnet run -c Release --project bench/Engine.Bench -- --filter '*'
 // Epoch profile:     dotnet run -c Release --project bench/Engine.Bench -- profile-step [threads] [batch] [epochs]
-// Inference profile: dotnet run -c Release --project bench/Engine.Bench -- profile-inference [threads] [rounds] [batch] [hidden]
+// Inference profile: dotnet run -c Release --project bench/Engine.Bench -- profile-inference [threads] [rounds] [batch] [hidden] [raw]
 // Weight layouts:    dotnet run -c Release --project bench/Engine.Bench -- profile-layout [N]
 // Worker hand-off:   dotnet run -c Release --project bench/Engine.Bench -- profile-handoff [work µs] [runs]
 if (args.Length > 0 && args[0] == "profile-step") StepProfile.Run(args[1..]);
