@@ -202,7 +202,7 @@ internal sealed unsafe class PackedGemm
             int nc = Math.Min(NC, colEnd - jc);
             bool streamA = call.Plan.StreamsA(call.TransA, nc);
             // A read in place: its full row tiles go to the kernel as they are (only a last partial tile is packed, zero-padded),
-            // and each row tile runs across all column panels while its rows stay in L1.
+            // and each row tile runs across all column panels while its rows are still in the near caches.
             bool directA = call.Plan.ReadsAInPlace(nc);
             for (int pc = 0; pc < k; pc += KC)
             {
