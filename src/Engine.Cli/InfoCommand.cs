@@ -50,7 +50,7 @@ static class InfoCommand
             o.WriteLine($"chosen isa   {InstructionSets.Resolve(null).Name()}{(forced.Length > 0 ? $" (forced by {InstructionSets.EnvironmentVariable}={forced})" : " (best supported; force with --isa or " + InstructionSets.EnvironmentVariable + ")")}");
             o.WriteLine($"caches       {CpuCaches.Current.Describe()} (override with {CpuCaches.EnvironmentVariable}=l1d=48K,l2=2M,l3=32M)");
             InstructionSet chosen = InstructionSets.Resolve(null);
-            o.WriteLine($"gemm blocks  {InstructionSets.DescribeGemmBlocks(chosen, Environment.ProcessorCount)} ({chosen.Name()}, {Environment.ProcessorCount} threads; from the caches, override with ENGINE_GEMM_BLOCKS=kc=..,mc=..,nc=..)");
+            o.WriteLine($"gemm blocks  {InstructionSets.DescribeGemmBlocks(chosen, Environment.ProcessorCount)} ({chosen.Name()}, {Environment.ProcessorCount} threads; from the caches, override with ENGINE_GEMM_BLOCKS=kc=..,mc=..,nc=..,split=rows|columns)");
             o.WriteLine($"backends     {string.Join(", ", Backends.Names)} (default {Backends.Default}; reference: scalar, single-threaded, the specification)");
             return ExitCodes.Success;
         });

@@ -55,8 +55,49 @@ public class GemmPlanTests
         var derived = BlockSizes.Derive(8, 32, Zen4, 1);
         Assert.Equal(derived, BlockSizes.Override(derived, null));
         Assert.Equal(derived with { KC = 256, MC = 136, NC = 96 }, BlockSizes.Override(derived, "kc=259, MC=143,nc=100"));
-        foreach (string bad in new[] { "kc", "kc=", "kc=-1", "kc=0", "kc=1e3", "xc=8", "kc=99999999" })
+        Assert.Equal(derived with { KC = 256, Split = GemmSplit.Rows }, BlockSizes.Override(derived, "split=ROWS,kc=256"));
+        Assert.Equal(derived, BlockSizes.Override(derived, "split=columns,split=auto"));
+        foreach (string bad in new[] { "kc", "kc=", "kc=-1", "kc=0", "kc=1e3", "xc=8", "kc=99999999", "split=", "split=diagonal" })
             Assert.Throws<EngineException>(() => BlockSizes.Override(derived, bad));
+    }
+
+    [Theory]
+    [InlineData(32, 128, 784, false)]          // the forward product at batch 32: nothing to pack either way
+    [InlineData(128, 512, 784, false)]         // rows read B in place; columns would pack all of A twice
+    [InlineData(512, 512, 784, false)]         // a tie: rows share no line of C
+    [InlineData(2048, 2048, 2048, false)]
+    [InlineData(784, 128, 32, false)]          // the weight gradient: a shifted boundary would cost a column of 98 tiles
+    [InlineData(128, 1024, 784, true)]         // rows would pack all of B (its rows 4 KiB apart) in both threads
+    [InlineData(256, 1024, 784, true)]         // rows would pack all of B in both threads: 3 MiB each
+    public void Two_threads_split_the_way_that_packs_and_computes_less(int m, int n, int k, bool byColumns)
+    {
+        var blocks = BlockSizes.Derive(8, 32, Zen5, 2);
+        var plan = GemmPlan.For(blocks, m, n, k, transB: false, ldb: n, threads: 2, narrowWidth: 16);
+        Assert.Equal((2, byColumns), (plan.Parts, plan.SplitColumns));
+        Assert.Equal((2, true), (GemmPlan.For(blocks with { Split = GemmSplit.Columns }, m, n, k, false, n, 2, 16).Parts, true));
+        Assert.False(GemmPlan.For(blocks with { Split = GemmSplit.Rows }, m, n, k, false, n, 2, 16).SplitColumns);
+    }
+
+    [Fact]
+    public void A_split_with_too_few_tiles_one_way_takes_the_other()
+    {
+        var blocks = BlockSizes.Derive(8, 32, Zen5, 2);
+        Assert.True(GemmPlan.For(blocks, 8, 4096, 784, false, 4096, 2, 16).SplitColumns);   // one row tile
+        Assert.False(GemmPlan.For(blocks, 4096, 32, 784, false, 32, 2, 16).SplitColumns);   // one column panel
+    }
+
+    [Theory]
+    [InlineData(128, true)]
+    [InlineData(512, true)]      // 2 KiB apart: measured no slower in place
+    [InlineData(1056, true)]
+    [InlineData(1024, false)]    // 4 KiB apart: every row in the same cache sets
+    [InlineData(2048, false)]
+    public void B_is_read_in_place_only_where_its_rows_do_not_share_cache_sets(int ldb, bool inPlace)
+    {
+        var plan = GemmPlan.For(BlockSizes.Derive(8, 32, Zen5, 1), 64, ldb, 784, transB: false, ldb, 1, narrowWidth: 16);
+        Assert.Equal(inPlace, plan.ReadsBInPlace(transB: false, partRows: 64, ldb));
+        Assert.False(plan.ReadsBInPlace(transB: true, partRows: 64, ldb));
+        Assert.False(plan.ReadsBInPlace(transB: false, partRows: 2 * plan.Blocks.MC + 8, ldb));
     }
 
     [Fact]
@@ -92,7 +133,7 @@ public class GemmPlanTests
     public void Rows_through_packed_weights_split_their_panels_by_bytes(int m, int n, int k, int threads, int parts)
     {
         var blocks = BlockSizes.Derive(8, 32, Zen4, threads);
-        var plan = GemmPlan.For(blocks, m, n, k, transB: false, threads, narrowWidth: 16, packedB: true);
+        var plan = GemmPlan.For(blocks, m, n, k, transB: false, ldb: n, threads, narrowWidth: 16, packedB: true);
         Assert.True(plan.RowByRow);
         Assert.Equal(parts, plan.Parts);
         Assert.True(plan.SplitColumns);
@@ -102,7 +143,7 @@ public class GemmPlanTests
     [Fact]
     public void A_is_read_in_place_only_across_few_column_panels()
     {
-        var plan = GemmPlan.For(BlockSizes.Derive(8, 32, Zen5, 1), 32, 128, 784, transB: false, 1, narrowWidth: 16);
+        var plan = GemmPlan.For(BlockSizes.Derive(8, 32, Zen5, 1), 32, 128, 784, transB: false, ldb: 128, 1, narrowWidth: 16);
         Assert.True(plan.ReadsAInPlace(blockColumns: 128));  // the products of 784-128-10
         Assert.False(plan.ReadsAInPlace(blockColumns: 160)); // five panels reuse a pack enough
     }
@@ -122,7 +163,7 @@ public class GemmPlanTests
     public void Parts_cover_C_once_in_whole_tiles(int m, int n, int k, int threads, bool transB)
     {
         var blocks = BlockSizes.Derive(8, 32, Zen4, threads);
-        var plan = GemmPlan.For(blocks, m, n, k, transB, threads, narrowWidth: 16);
+        var plan = GemmPlan.For(blocks, m, n, k, transB, ldb: transB ? k : n, threads, narrowWidth: 16);
         Assert.InRange(plan.Parts, 1, threads);
         if (2L * m * n * k < GemmPlan.MinFlopsPerThread) Assert.Equal(1, plan.Parts);
         if (plan.Narrow) Assert.True(n <= 16 && !transB);
@@ -142,16 +183,16 @@ public class GemmPlanTests
     /// <summary>Block sizes far from any machine's: every loop runs many blocks and every edge case of the packing.</summary>
     public static IEnumerable<object[]> Blockings() =>
         from isa in SupportedIsas
-        from sizes in new[] { (8, 1, 1), (24, 3, 5), (64, 7, 2), (1024, 1000, 1000) }
+        from sizes in new[] { (8, 1, 1, "auto"), (24, 3, 5, "rows"), (64, 7, 2, "columns"), (1024, 1000, 1000, "auto"), (1024, 1000, 1000, "columns") }
         from threads in new[] { 1, 3 }
-        select new object[] { isa, sizes.Item1, sizes.Item2, sizes.Item3, threads };
+        select new object[] { isa, sizes.Item1, sizes.Item2, sizes.Item3, sizes.Item4, threads };
 
     [Theory]
     [MemberData(nameof(Blockings))]
-    public void Any_blocking_gives_the_reference_bits(InstructionSet isa, int kc, int mcTiles, int ncTiles, int threads)
+    public void Any_blocking_gives_the_reference_bits(InstructionSet isa, int kc, int mcTiles, int ncTiles, string split, int threads)
     {
         var derived = BlockSizes.For(isa, CpuCaches.Current, threads);
-        var blocks = derived with { KC = kc, MC = mcTiles * derived.MR, NC = ncTiles * derived.NR };
+        var blocks = BlockSizes.Override(derived, $"split={split}") with { KC = kc, MC = mcTiles * derived.MR, NC = ncTiles * derived.NR };
         using var simd = new SimdKernels(isa, threads, blocks);
         var rng = new SplitMix64((ulong)(kc * 131 + mcTiles * 17 + ncTiles + threads * 7));
         foreach (var (m, n, k) in new[] { (1, 1, 1), (13, 37, 29), (61, 127, 200), (32, 128, 100), (100, 10, 33), (9, 70, 0), (3, 600, 784) })

@@ -6,11 +6,13 @@ namespace Engine.Kernels.Simd;
 /// BLIS's block sizes for one micro-kernel on one machine: MR×NR is the register tile (from the kernel's own type, so the
 /// packing can never disagree with the kernel), KC the depth of a packed panel, MC the rows of a packed A block, NC the
 /// columns of a packed B block. Blocking never changes an element's fma order (K blocks store, reload and go on), so
-/// any block sizes give the same bits: they only decide speed.
+/// any block sizes give the same bits: they only decide speed. <paramref name="Split"/> forces how threads split a
+/// product (<see cref="GemmPlan.For"/> chooses when it is <see cref="GemmSplit.Auto"/>), for experiments: it too only decides speed.
 /// </summary>
-internal readonly record struct BlockSizes(int MR, int NR, int KC, int MC, int NC)
+internal readonly record struct BlockSizes(int MR, int NR, int KC, int MC, int NC, GemmSplit Split = GemmSplit.Auto)
 {
-    /// <summary>Overrides the derived KC, MC and/or NC for experiments, e.g. <c>kc=256,mc=144</c> (results stay bit-identical).</summary>
+    /// <summary>Overrides the derived KC, MC and/or NC, or the split, for experiments, e.g. <c>kc=256,mc=144,split=rows</c>
+    /// (results stay bit-identical).</summary>
     public const string EnvironmentVariable = "ENGINE_GEMM_BLOCKS";
 
     /// <summary>The block sizes of <paramref name="isa"/>'s micro-kernel for this machine's caches and threads.</summary>
@@ -60,21 +62,39 @@ internal readonly record struct BlockSizes(int MR, int NR, int KC, int MC, int N
         foreach (string item in text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
             string[] kv = item.Split('=', 2, StringSplitOptions.TrimEntries);
+            if (kv.Length == 2 && kv[0].Equals("split", StringComparison.OrdinalIgnoreCase))
+            {
+                sizes = sizes with
+                {
+                    Split = kv[1].ToLowerInvariant() switch
+                    {
+                        "rows" => GemmSplit.Rows,
+                        "columns" => GemmSplit.Columns,
+                        "auto" => GemmSplit.Auto,
+                        _ => throw new EngineException($"{EnvironmentVariable}: '{item}' is not split=rows, split=columns or split=auto"),
+                    },
+                };
+                continue;
+            }
             if (kv.Length != 2 || !int.TryParse(kv[1], NumberStyles.None, CultureInfo.InvariantCulture, out int v) || v < 1 || v > 1 << 16)
-                throw new EngineException($"{EnvironmentVariable}: '{item}' is not name=number (kc, mc or nc, 1..65536)");
+                throw new EngineException($"{EnvironmentVariable}: '{item}' is not name=number (kc, mc or nc, 1..65536) or split=rows|columns|auto");
             sizes = kv[0].ToLowerInvariant() switch
             {
                 "kc" => sizes with { KC = Math.Max(8, v / 8 * 8) },
                 "mc" => sizes with { MC = Math.Max(sizes.MR, v / sizes.MR * sizes.MR) },
                 "nc" => sizes with { NC = Math.Max(sizes.NR, v / sizes.NR * sizes.NR) },
-                _ => throw new EngineException($"{EnvironmentVariable}: unknown block size '{kv[0]}' (kc, mc, nc)"),
+                _ => throw new EngineException($"{EnvironmentVariable}: unknown block size '{kv[0]}' (kc, mc, nc, split)"),
             };
         }
         return sizes;
     }
 
-    public override string ToString() => $"MR {MR}, NR {NR}, KC {KC}, MC {MC}, NC {NC}";
+    public override string ToString() =>
+        $"MR {MR}, NR {NR}, KC {KC}, MC {MC}, NC {NC}" + (Split == GemmSplit.Auto ? "" : $", split by {Split.ToString().ToLowerInvariant()}");
 }
+
+/// <summary>How threads split a product's C: chosen per shape (<see cref="Auto"/>), or forced for experiments.</summary>
+internal enum GemmSplit { Auto, Rows, Columns }
 
 /// <summary>
 /// How one product is computed: a pure function of its shape, the thread count and the block sizes (tested on its own).
@@ -96,9 +116,18 @@ internal readonly record struct GemmPlan(BlockSizes Blocks, int Parts, bool Spli
     /// </summary>
     public const long MinPackedBytesPerThread = 512 << 10;
 
+    /// <summary>
+    /// Packing a float (a load, a store and the later reload) costs about as much time as this many flops at a core's FMA
+    /// peak: the split's cost model weighs packing against arithmetic with it. Zen 5: packing A took 7.7 % of 32×128×784,
+    /// 25,000 floats in 2.5 µs, about 20 flops each from L2; more from L3. The splits measured on 2 threads (see
+    /// <see cref="For"/>) choose alike for any weight from 10 to 60.
+    /// </summary>
+    public const long PackFlopsPerFloat = 32;
+
+    /// <param name="ldb">B's row stride in floats (whether B can be read in place, <see cref="ReadsBInPlace"/>).</param>
     /// <param name="narrowWidth">The widest C the narrow kernel takes (0: this ISA has none).</param>
     /// <param name="packedB">B is read from prepacked panels (<see cref="PackedWeights"/>).</param>
-    public static GemmPlan For(BlockSizes blocks, int m, int n, int k, bool transB, int threads, int narrowWidth, bool packedB = false)
+    public static GemmPlan For(BlockSizes blocks, int m, int n, int k, bool transB, int ldb, int threads, int narrowWidth, bool packedB = false)
     {
         // C at most one vector wide (the output layer's N = 10) with B's rows contiguous: the narrow kernel reads both
         // operands in place (engine bench, 1 thread: 128x10x32 TN 9.6 → 32.6 GFLOP/s, 32x10x128 NN 11.2 → 51.7).
@@ -109,20 +138,41 @@ internal readonly record struct GemmPlan(BlockSizes Blocks, int Parts, bool Spli
         long flops = 2L * m * n * k;
         int parts = (int)Math.Clamp(flops / MinFlopsPerThread, 1, threads);
         int columnTiles = (n + blocks.NR - 1) / blocks.NR, rowTiles = (m + blocks.MR - 1) / blocks.MR;
-        // By columns whenever there are enough: each thread then packs only its own part of B (the big, reused operand)
-        // and only A is packed twice (2048², 2 threads: 158 → 190 GFLOP/s). A weight step follows the same rule: its
-        // 784×128 product from batch 32 splits by rows, each thread packing and stepping its own rows of W (Zen 5, 2
-        // threads: 102 → 29 µs for SGD, 98 → 48 µs for Adam, against 37–39 and 66–68 µs on one thread; split by
-        // columns, both threads packed all of A and the step cost more than it saved).
-        bool splitColumns = columnTiles >= 4 * threads || columnTiles >= rowTiles;
         if (rowByRow && packedB)
         {
             // Bound by streaming the panels, not by flops: each thread takes whole panels of its own.
             parts = (int)Math.Clamp(4L * n * k / MinPackedBytesPerThread, 1, Math.Min(threads, columnTiles));
             return new GemmPlan(blocks, parts, SplitColumns: true, narrow, rowByRow);
         }
+        bool splitColumns = blocks.Split switch
+        {
+            GemmSplit.Rows => false,
+            GemmSplit.Columns => true,
+            _ when rowTiles < parts || columnTiles < parts => columnTiles > rowTiles,
+            _ => ColumnSplitCostsLess(blocks, m, n, k, transB, ldb, parts, packedB),
+        };
         parts = Math.Min(parts, splitColumns ? columnTiles : rowTiles);
         return new GemmPlan(blocks, parts, splitColumns, narrow, rowByRow);
+    }
+
+    /// <summary>
+    /// Either split makes every thread pack one operand in full: split by rows, each thread packs all of B (unless it reads
+    /// B in place); split by columns, all of A (unless it reads A in place), and each part's column boundary usually moves
+    /// off the tile grid onto C's cache lines (<see cref="LineShift"/>), which costs every part one more, partial, column
+    /// of tiles. Columns only when that costs less, in flops (<see cref="PackFlopsPerFloat"/>); rows on a tie, as their
+    /// parts share no line of C. Zen 5, 2 threads, GFLOP/s by rows against by columns: 32x128x784 315–344 / 202–218,
+    /// 128x512x784 305–382 / 322–333, 512x512x784 414 / 359–371, 2048³ 393–406 / 377–392, the weight gradient
+    /// 784x128x32 TN 342–347 / 242; but 128x1024x784 253–282 / 339–358 and 256x1024x784 203–323 / 342–343, where rows
+    /// would pack all of B in every thread. A training step at batch 32 gained 15 % (318,000–328,000 samples/s → 371,000–376,000).
+    /// </summary>
+    static bool ColumnSplitCostsLess(BlockSizes blocks, int m, int n, int k, bool transB, int ldb, int parts, bool packedB)
+    {
+        int rowsPerPart = (m + blocks.MR - 1) / blocks.MR * blocks.MR / parts;
+        int columnsPerPart = (n + blocks.NR - 1) / blocks.NR * blocks.NR / parts;
+        var plan = new GemmPlan(blocks, parts, false, false);
+        long rowsExtra = packedB || plan.ReadsBInPlace(transB, rowsPerPart, ldb) ? 0 : PackFlopsPerFloat * k * n;
+        long columnsExtra = 2L * m * blocks.NR * k + (plan.ReadsAInPlace(Math.Min(columnsPerPart, blocks.NC)) ? 0 : PackFlopsPerFloat * m * k);
+        return columnsExtra < rowsExtra;
     }
 
     /// <summary>
@@ -156,9 +206,20 @@ internal readonly record struct GemmPlan(BlockSizes Blocks, int Parts, bool Spli
     /// <summary>
     /// Small-M products (up to two MC blocks: the network's forward X·W at batch 32–96) use each B panel once or twice,
     /// so packing it is mostly an extra copy: full panels of an untransposed B are read in place instead (engine bench,
-    /// Zen 5, 1 thread: 64x128x784 at one block's limit 157–161 GFLOP/s, at two blocks' 191–194).
+    /// Zen 5, 1 thread: 64x128x784 at one block's limit 157–161 GFLOP/s, at two blocks' 191–194) — unless B's rows are
+    /// a multiple of <see cref="SetAliasingStride"/> apart.
     /// </summary>
-    public bool ReadsBInPlace(bool transB, int partRows) => !transB && partRows <= 2 * Blocks.MC;
+    public bool ReadsBInPlace(bool transB, int partRows, int ldb) =>
+        !transB && partRows <= 2 * Blocks.MC && (long)ldb * sizeof(float) % SetAliasingStride != 0;
+
+    /// <summary>
+    /// Rows this many bytes apart (or a multiple) fall into the same sets of L1, which x86 cores index within a 4 KiB page
+    /// (size / ways: 32 KiB 8-way, 48 KiB 12-way), and of L2 (1–2 MiB 16-way: a set every 64–128 KiB): a B panel read in
+    /// place at such a stride has its 2·KC lines crowd a sixteenth or less of L2's sets, and is fetched from L3 again for every
+    /// row tile. Zen 5, 1 thread, GFLOP/s in place against packed: 64x1024x784 117–145 / 169–181, 64x2048x784 120–123 /
+    /// 176–181, but 64x1056x784 203–209 / 171–178 and 64x768x784 191–198 / 173–181.
+    /// </summary>
+    public const int SetAliasingStride = 4096;
 
     /// <summary>
     /// Few column panels (the network's N = 128) reuse a packed A block only a few times, so packing it is mostly an

@@ -96,11 +96,11 @@ internal sealed unsafe class PackedGemm
             if (!finish && packedB is null && GemmPlan.TransposesC(Blocks, m, n, k, ta, tb))
             {
                 // Cᵀ = op(B)ᵀ·op(A)ᵀ: the same products, each element's chain unchanged, written to C transposed.
-                var swapped = GemmPlan.For(Blocks, n, m, k, !ta, _pool.Threads, NarrowWidth);
+                var swapped = GemmPlan.For(Blocks, n, m, k, !ta, a.Stride, _pool.Threads, NarrowWidth);
                 Run(new GemmCall(pb, b.Stride, !tb, pa, a.Stride, !ta, pc, c.Stride, n, m, k, accumulate, swapped, transposedC: true), epilogue);
                 return true;
             }
-            var plan = GemmPlan.For(Blocks, m, n, k, tb, _pool.Threads, NarrowWidth, packedB is not null);
+            var plan = GemmPlan.For(Blocks, m, n, k, tb, b.Stride, _pool.Threads, NarrowWidth, packedB is not null);
             if (plan.Narrow) packedB = null; // the narrow kernel reads B in place
             Run(new GemmCall(pa, a.Stride, ta, pb, b.Stride, tb, pc, c.Stride, m, n, k, accumulate, plan, packedB), epilogue);
         }
@@ -196,7 +196,7 @@ internal sealed unsafe class PackedGemm
         PackedWeights? prepacked = call.PackedB;
         float* packedB = prepacked is null ? Aligned(Sized(ref _packedB[part], ((colSpan + NR - 1) / NR * NR) * depth)) : null;
         float* edge = Aligned(_edgeTile[part]);
-        bool directB = prepacked is null && call.Plan.ReadsBInPlace(call.TransB, rowEnd - rowStart);
+        bool directB = prepacked is null && call.Plan.ReadsBInPlace(call.TransB, rowEnd - rowStart, call.Ldb);
         for (int jc = colStart; jc < colEnd; jc += NC)
         {
             int nc = Math.Min(NC, colEnd - jc);
