@@ -142,6 +142,19 @@ def gflops(path):
     except Exception:
         return None
 
+def peak(path):
+    """The FMA peak the engine run measured on its thread count just before its product, or None."""
+    try:
+        return float(json.load(open(path))["fmaPeakGflops"])
+    except Exception:
+        return None
+
+peaks = {}  # threads -> [FMA peak of each engine run]
+for path in glob.glob(os.path.join(work, "*_engine_*_*.json")):
+    p = peak(path)
+    if p is not None:
+        peaks.setdefault(int(os.path.basename(path).split("_")[2]), []).append(p)
+
 runs = {}  # (lib, threads, shape index) -> [gflops per round]
 for path in glob.glob(os.path.join(work, "*_*_*_*.json")):
     r, lib, t, i = os.path.basename(path)[:-5].split("_")
@@ -184,6 +197,12 @@ env_note = "inherited OPENBLAS_/GOTO_/OMP_/GOMP_/DNNL_/ONEDNN_/KMP_ variables re
 eng_env = e["CMP_ENGINE_ENV"].strip()
 print(f"- Environment: {env_note}; ENGINE_ variables: {eng_env or 'none'}")
 print(f"- Load average (1, 5, 15 min): {e['CMP_LOAD']}; on this 2-core VM anything else running shows up here and in the 2-thread rows")
+for t in threads:
+    if peaks.get(t):
+        v = peaks[t]
+        print(f"- FMA peak on {t} thread{'s' if t > 1 else ''}, measured by each engine run before its product: "
+              f"{min(v):.0f}–{max(v):.0f} GFLOP/s, median {statistics.median(v):.0f}"
+              + (" (below twice the 1-thread figure while the VM's vCPUs share a physical core: the 2-thread rows then measure that, not the code)" if t > 1 else ""))
 print(f"- Rounds: {repeat}, interleaved per shape (engine, oneDNN, OpenBLAS in rotating order); each cell is the median over rounds of each run's median GFLOP/s")
 print(f"- Correctness: {'each shape checked against a naive double-precision loop through both peers (gemm_peers --check)' if e['CMP_CHECK'] == '1' else 'not checked (--no-check)'}")
 print("- Commands (per shape S and threads T):")
@@ -203,8 +222,8 @@ if repeat > 1:
     print()
     print("Every round (GFLOP/s, in round order):")
     print()
-    print("| shape | threads | engine | oneDNN | OpenBLAS |")
-    print("|---|---:|---|---|---|")
+    print("| shape | threads | engine | oneDNN | OpenBLAS | FMA peak (engine's run) |")
+    print("|---|---:|---|---|---|---|")
     for t in threads:
         for i, s in enumerate(shapes):
             cells = []
@@ -212,6 +231,9 @@ if repeat > 1:
                 paths = sorted(glob.glob(os.path.join(work, f"*_{lib}_{t}_{i}.json")), key=lambda p: int(os.path.basename(p).split("_")[0]))
                 vals = [gflops(p) for p in paths]
                 cells.append(", ".join("failed" if v is None else f"{v:.0f}" for v in vals) or "–")
+                if lib == "engine":
+                    peak_cell = ", ".join("–" if peak(p) is None else f"{peak(p):.0f}" for p in paths) or "–"
+            cells.append(peak_cell)
             print(f"| {label(s)} | {t} | {' | '.join(cells)} |")
 PY
 exit "$failed"

@@ -78,6 +78,8 @@ public sealed class ProvenanceTests : IDisposable
         {
             AssertProvenance(json.RootElement, "simd,reference");
             Assert.True(json.RootElement.GetProperty("results").GetArrayLength() >= 1);
+            Assert.True(json.RootElement.GetProperty("fmaPeakGflops").GetDouble() > 0); // what a figure could reach at that moment
+            Assert.Equal(1, json.RootElement.GetProperty("fmaPeakThreads").GetInt32());
         }
 
         var compare = EngineProcess.Run("compare", "--epochs", "1", "--hidden", "4", "--threads", "1", "--json");
