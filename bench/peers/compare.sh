@@ -202,7 +202,7 @@ for t in threads:
         v = peaks[t]
         print(f"- FMA peak on {t} thread{'s' if t > 1 else ''}, measured by each engine run before its product: "
               f"{min(v):.0f}–{max(v):.0f} GFLOP/s, median {statistics.median(v):.0f}"
-              + (" (below twice the 1-thread figure while the VM's vCPUs share a physical core: the 2-thread rows then measure that, not the code)" if t > 1 else ""))
+              + (" (on a VM it falls towards the 1-thread figure while the vCPUs share a physical core; 2-thread rows of such rounds measure that, not the code)" if t > 1 else ""))
 print(f"- Rounds: {repeat}, interleaved per shape (engine, oneDNN, OpenBLAS in rotating order); each cell is the median over rounds of each run's median GFLOP/s")
 print(f"- Correctness: {'each shape checked against a naive double-precision loop through both peers (gemm_peers --check)' if e['CMP_CHECK'] == '1' else 'not checked (--no-check)'}")
 print("- Commands (per shape S and threads T):")
