@@ -1,0 +1,98 @@
+using System.Diagnostics;
+using Engine.Kernels;
+using Engine.Kernels.Simd;
+using Engine.Numerics;
+
+namespace Engine.Bench;
+
+/// <summary>
+/// Several GEMM plans (block sizes and splits, in <c>ENGINE_GEMM_BLOCKS</c>'s syntax) on one product, alternating
+/// inside one process over the same operands: on the 2-vCPU VMs a figure moves by 20–40 % between processes (where
+/// the vCPUs and the pages land), far more than most plan changes, so separate processes cannot rank plans. Prints
+/// each plan's median GFLOP/s and, per plan, the median over rounds of its ratio to the first plan in the same round.
+/// Run with: dotnet run -c Release --project bench/Engine.Bench -- profile-plans SHAPE THREADS ROUNDS PLAN [PLAN…]
+/// (SHAPE as in engine bench, e.g. 128x512x784 or 784x128x32TN; PLAN e.g. auto, split=rows, mc=96,kc=392).
+/// </summary>
+static class PlanProfile
+{
+    public static void Run(string[] args)
+    {
+        if (args.Length < 4)
+        {
+            Console.Error.WriteLine("usage: profile-plans SHAPE THREADS ROUNDS PLAN [PLAN...]");
+            return;
+        }
+        var (m, n, k, ta, tb) = ParseShape(args[0]);
+        int threads = int.Parse(args[1]), rounds = int.Parse(args[2]);
+        // --aligned: the operands start on 64-byte lines (else where the allocator puts them, as a caller's arrays would).
+        bool aligned = args[3] == "--aligned";
+        string[] plans = args[(aligned ? 4 : 3)..];
+        var isa = InstructionSets.Best;
+        var derived = BlockSizes.For(isa, CpuCaches.Current, threads);
+        var backends = plans.Select(p => new SimdKernels(isa, threads, BlockSizes.Override(derived, p == "auto" ? null : p))).ToArray();
+        var random = new Random(7);
+        float[] aArray = Allocate(m * k), bArray = Allocate(k * n), cArray = Allocate(m * n);
+        int aFrom = Start(aArray, aligned), bFrom = Start(bArray, aligned), cFrom = Start(cArray, aligned);
+        Memory<float> a = aArray.AsMemory(aFrom, m * k), b = bArray.AsMemory(bFrom, k * n), c = cArray.AsMemory(cFrom, m * n);
+        for (int i = 0; i < a.Length; i++) a.Span[i] = random.NextSingle() - 0.5f;
+        for (int i = 0; i < b.Length; i++) b.Span[i] = random.NextSingle() - 0.5f;
+        var av = ta == Transpose.No ? new ReadOnlyMatrixView(a.Span, m, k) : new ReadOnlyMatrixView(a.Span, k, m);
+        var bv = tb == Transpose.No ? new ReadOnlyMatrixView(b.Span, k, n) : new ReadOnlyMatrixView(b.Span, n, k);
+        double flops = 2.0 * m * n * k;
+
+        // Warm-up: every plan for half a second in turn (tiered JIT, packing buffers, page faults).
+        foreach (var backend in backends)
+            for (var warm = Stopwatch.StartNew(); warm.Elapsed.TotalSeconds < 0.5;) backend.Gemm(ta, tb, av, bv, new MatrixView(c.Span, m, n), false);
+        long single = Stopwatch.GetTimestamp();
+        backends[0].Gemm(ta, tb, av, bv, new MatrixView(c.Span, m, n), false);
+        int reps = (int)Math.Clamp(0.03 * Stopwatch.Frequency / Math.Max(1, Stopwatch.GetTimestamp() - single), 3, 100_000);
+
+        var gflops = new double[plans.Length][];
+        for (int p = 0; p < plans.Length; p++) gflops[p] = new double[rounds];
+        for (int r = 0; r < rounds; r++)
+            for (int i = 0; i < plans.Length; i++)
+            {
+                int p = (i + r) % plans.Length; // rotate the order so no plan always follows the same one
+                Thread.Sleep(20);                // the last plan's worker stops polling
+                long t0 = Stopwatch.GetTimestamp();
+                for (int rep = 0; rep < reps; rep++) backends[p].Gemm(ta, tb, av, bv, new MatrixView(c.Span, m, n), false);
+                gflops[p][r] = flops * reps / Stopwatch.GetElapsedTime(t0).TotalSeconds / 1e9;
+            }
+        foreach (var backend in backends) backend.Dispose();
+
+        Console.WriteLine($"{args[0]} on {threads} thread(s), {rounds} rounds of {reps} products per plan; derived blocks {derived}; " +
+                          $"A, B, C start {Offset(aArray, aFrom)}, {Offset(bArray, bFrom)}, {Offset(cArray, cFrom)} bytes past a 64-byte line");
+        Console.WriteLine($"{"plan",-32} {"median GFLOP/s",15} {"range",15} {"vs first, median",17}");
+        for (int p = 0; p < plans.Length; p++)
+        {
+            var ratios = Enumerable.Range(0, rounds).Select(r => gflops[p][r] / gflops[0][r]).ToArray();
+            Console.WriteLine($"{plans[p],-32} {Median(gflops[p]),15:F1} {$"{gflops[p].Min():F0}–{gflops[p].Max():F0}",15} {Median(ratios),17:F3}");
+        }
+    }
+
+    static (int M, int N, int K, Transpose A, Transpose B) ParseShape(string text)
+    {
+        string t = text.ToUpperInvariant(), op = "NN";
+        if (char.IsLetter(t[^1])) (t, op) = (t[..^2], t[^2..]);
+        string[] dims = t.Split('X');
+        return (int.Parse(dims[0]), int.Parse(dims[1]), int.Parse(dims[2]),
+                op[0] == 'T' ? Transpose.Yes : Transpose.No, op[1] == 'T' ? Transpose.Yes : Transpose.No);
+    }
+
+    /// <summary>Pinned, so an operand's offset from a cache line stays what <see cref="Start"/> chose.</summary>
+    static float[] Allocate(int floats) => GC.AllocateUninitializedArray<float>(floats + 16, pinned: true);
+
+    /// <summary>The first element used: the first on a 64-byte line when aligned, else the array's first.</summary>
+    static int Start(float[] array, bool aligned) => aligned ? (int)((64 - Offset(array, 0)) % 64 / sizeof(float)) : 0;
+
+    static unsafe long Offset(float[] array, int from)
+    {
+        fixed (float* p = &array[from]) return (nint)p & 63;
+    }
+
+    static double Median(double[] values)
+    {
+        var sorted = values.Order().ToArray();
+        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
+    }
+}
