@@ -41,7 +41,7 @@ static class HandOffProfile
                 total[r] = Micros(end - start);
             }
             double alone = workMicros;
-            Console.WriteLine($"{gapMicros,14:F0} {Median(late),11:F2} ({P90(late),6:F2}) {Median(total),7:F2} ({P90(total),6:F2}) {alone,16:F2} {Median(total) - alone,14:F2}");
+            Console.WriteLine($"{gapMicros,14:F0} {Stats.Median(late),11:F2} ({Stats.P90(late),6:F2}) {Stats.Median(total),7:F2} ({Stats.P90(total),6:F2}) {alone,16:F2} {Stats.Median(total) - alone,14:F2}");
         }
     }
 
@@ -81,7 +81,7 @@ static class HandOffProfile
         }
         Thread.Sleep(200); // the worker has long stopped polling and blocks
         for (int r = 0; r < reps; r++) quiet[r] = TwentySums();
-        Console.WriteLine($"caller's serial work (20 sums of 16 KiB): {Median(afterSolo):F2} µs after a one-part Run, {Median(afterRun):F2} µs after a two-part Run (the worker polls), {Median(quiet):F2} µs when it sleeps{(sink > 0 ? "" : " ")}");
+        Console.WriteLine($"caller's serial work (20 sums of 16 KiB): {Stats.Median(afterSolo):F2} µs after a one-part Run, {Stats.Median(afterRun):F2} µs after a two-part Run (the worker polls), {Stats.Median(quiet):F2} µs when it sleeps{(sink > 0 ? "" : " ")}");
     }
 
     /// <summary>
@@ -109,7 +109,7 @@ static class HandOffProfile
             sink += System.Numerics.Tensors.TensorPrimitives.Sum<float>(buffer);
             local[r] = Micros(Stopwatch.GetTimestamp() - t0);
         }
-        Console.WriteLine($"reading {kib,4} KiB: {Median(remote),7:F2} µs written by the other core, {Median(local),7:F2} µs by this one ({(sink != 0 ? "" : " ")}{kib * 1024 / 64 / Math.Max(0.01, Median(remote) - Median(local)):F0} lines/µs moved)");
+        Console.WriteLine($"reading {kib,4} KiB: {Stats.Median(remote),7:F2} µs written by the other core, {Stats.Median(local),7:F2} µs by this one ({(sink != 0 ? "" : " ")}{kib * 1024 / 64 / Math.Max(0.01, Stats.Median(remote) - Stats.Median(local)):F0} lines/µs moved)");
     }
 
     sealed class Writer(float[] buffer) : IParallelWork
@@ -123,8 +123,6 @@ static class HandOffProfile
     }
 
     static double Micros(long ticks) => ticks * 1e6 / Stopwatch.Frequency;
-    static double Median(double[] v) { var s = (double[])v.Clone(); Array.Sort(s); return s[s.Length / 2]; }
-    static double P90(double[] v) { var s = (double[])v.Clone(); Array.Sort(s); return s[s.Length * 9 / 10]; }
 
     static void Spin(long ticks)
     {

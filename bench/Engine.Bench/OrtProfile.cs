@@ -33,9 +33,9 @@ static class OrtProfile
             }
             var ratios = Enumerable.Range(0, rounds).Select(r => engine[r] / ort[r]).ToArray();
             Console.WriteLine($"784-{hidden.Replace(',', '-')}-10, batch {batch}, {threads} thread(s), {rounds} alternating rounds; ms per 10,000 images, medians (range)");
-            Console.WriteLine($"engine       {Median(engine),8:F2} ({engine.Min():F2}–{engine.Max():F2})");
-            Console.WriteLine($"ONNX Runtime {Median(ort),8:F2} ({ort.Min():F2}–{ort.Max():F2})");
-            Console.WriteLine($"engine / ONNX Runtime, same round: median {Median(ratios):F3} ({ratios.Min():F3}–{ratios.Max():F3})");
+            Console.WriteLine($"engine       {Stats.Median(engine),8:F2} ({engine.Min():F2}–{engine.Max():F2})");
+            Console.WriteLine($"ONNX Runtime {Stats.Median(ort),8:F2} ({ort.Min():F2}–{ort.Max():F2})");
+            Console.WriteLine($"engine / ONNX Runtime, same round: median {Stats.Median(ratios):F3} ({ratios.Min():F3}–{ratios.Max():F3})");
         }
         finally
         {
@@ -51,11 +51,5 @@ static class OrtProfile
         long t0 = Stopwatch.GetTimestamp();
         pass();
         return Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
-    }
-
-    static double Median(double[] values)
-    {
-        var sorted = values.Order().ToArray();
-        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
     }
 }

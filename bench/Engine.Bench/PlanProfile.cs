@@ -66,7 +66,7 @@ static class PlanProfile
         for (int p = 0; p < plans.Length; p++)
         {
             var ratios = Enumerable.Range(0, rounds).Select(r => gflops[p][r] / gflops[0][r]).ToArray();
-            Console.WriteLine($"{plans[p],-32} {Median(gflops[p]),15:F1} {$"{gflops[p].Min():F0}–{gflops[p].Max():F0}",15} {Median(ratios),17:F3}");
+            Console.WriteLine($"{plans[p],-32} {Stats.Median(gflops[p]),15:F1} {$"{gflops[p].Min():F0}–{gflops[p].Max():F0}",15} {Stats.Median(ratios),17:F3}");
         }
     }
 
@@ -88,11 +88,5 @@ static class PlanProfile
     static unsafe long Offset(float[] array, int from)
     {
         fixed (float* p = &array[from]) return (nint)p & 63;
-    }
-
-    static double Median(double[] values)
-    {
-        var sorted = values.Order().ToArray();
-        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
     }
 }
