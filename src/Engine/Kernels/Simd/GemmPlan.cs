@@ -120,7 +120,7 @@ internal readonly record struct GemmPlan(BlockSizes Blocks, int Parts, bool Spli
     /// Packing a float (a load, a store and the later reload) costs about as much time as this many flops at a core's FMA
     /// peak: the split's cost model weighs packing against arithmetic with it. Zen 5: packing A took 7.7 % of 32×128×784,
     /// 25,000 floats in 2.5 µs, about 20 flops each from L2; more from L3. The splits measured on 2 threads (see
-    /// <see cref="For"/>) choose alike for any weight from 10 to 60.
+    /// <see cref="ColumnSplitCostsLess"/>) choose alike for any weight from 22 to 64.
     /// </summary>
     public const long PackFlopsPerFloat = 32;
 
@@ -163,7 +163,7 @@ internal readonly record struct GemmPlan(BlockSizes Blocks, int Parts, bool Spli
     /// parts share no line of C. Zen 5, 2 threads, GFLOP/s by rows against by columns: 32x128x784 315–344 / 202–218,
     /// 128x512x784 305–382 / 322–333, 512x512x784 414 / 359–371, 2048³ 393–406 / 377–392, the weight gradient
     /// 784x128x32 TN 342–347 / 242; but 128x1024x784 253–282 / 339–358 and 256x1024x784 203–323 / 342–343, where rows
-    /// would pack all of B in every thread. A training step at batch 32 gained 15 % (318,000–328,000 samples/s → 371,000–376,000).
+    /// would pack all of B in every thread (perf-results/2026-12-07-split).
     /// </summary>
     static bool ColumnSplitCostsLess(BlockSizes blocks, int m, int n, int k, bool transB, int ldb, int parts, bool packedB)
     {
