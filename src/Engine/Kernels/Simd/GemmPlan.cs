@@ -7,7 +7,8 @@ namespace Engine.Kernels.Simd;
 /// packing can never disagree with the kernel), KC the depth of a packed panel, MC the rows of a packed A block, NC the
 /// columns of a packed B block. Blocking never changes an element's fma order (K blocks store, reload and go on), so
 /// any block sizes give the same bits: they only decide speed. <paramref name="Split"/> forces how threads split a
-/// product (<see cref="GemmPlan.For"/> chooses when it is <see cref="GemmSplit.Auto"/>), for experiments: it too only decides speed.
+/// product (<see cref="GemmPlan.For"/> chooses when it is <see cref="GemmSplit.Auto"/>; a few rows through prepacked
+/// weights always split the panels), for experiments: it too only decides speed.
 /// </summary>
 internal readonly record struct BlockSizes(int MR, int NR, int KC, int MC, int NC, GemmSplit Split = GemmSplit.Auto)
 {
