@@ -24,18 +24,11 @@ static unsafe class AlignmentProfile
 
         public Operands(int batch, int misalign, int seed)
         {
-            (X, W, H, DZ) = (Allocate(batch * Inputs, misalign), Allocate(Inputs * Hidden, misalign), Allocate(batch * Hidden, misalign), Allocate(batch * Hidden, misalign));
+            (X, W, H, DZ) = (LineSlices.Allocate(batch * Inputs, misalign), LineSlices.Allocate(Inputs * Hidden, misalign),
+                            LineSlices.Allocate(batch * Hidden, misalign), LineSlices.Allocate(batch * Hidden, misalign));
             var random = new Random(seed);
             foreach (var (m, scale) in new[] { (X, 1f), (W, 1f), (DZ, 1e-3f) })
                 for (int i = 0; i < m.Length; i++) m.Span[i] = (random.NextSingle() - 0.5f) * scale;
-        }
-
-        /// <summary>A pinned array (it never moves) and the slice of it that starts <paramref name="misalign"/> floats past a line.</summary>
-        static Memory<float> Allocate(int floats, int misalign)
-        {
-            var array = GC.AllocateUninitializedArray<float>(floats + 32, pinned: true);
-            fixed (float* p = array)
-                return array.AsMemory((int)((64 - ((nint)p & 63)) % 64 / sizeof(float)) + misalign, floats);
         }
     }
 

@@ -31,9 +31,8 @@ static class PlanProfile
         var derived = BlockSizes.For(isa, CpuCaches.Current, threads);
         var backends = plans.Select(p => new SimdKernels(isa, threads, BlockSizes.Override(derived, p == "auto" ? null : p))).ToArray();
         var random = new Random(7);
-        float[] aArray = Allocate(m * k), bArray = Allocate(k * n), cArray = Allocate(m * n);
-        int aFrom = Start(aArray, aligned), bFrom = Start(bArray, aligned), cFrom = Start(cArray, aligned);
-        Memory<float> a = aArray.AsMemory(aFrom, m * k), b = bArray.AsMemory(bFrom, k * n), c = cArray.AsMemory(cFrom, m * n);
+        int? past = aligned ? 0 : null;
+        Memory<float> a = LineSlices.Allocate(m * k, past), b = LineSlices.Allocate(k * n, past), c = LineSlices.Allocate(m * n, past);
         for (int i = 0; i < a.Length; i++) a.Span[i] = random.NextSingle() - 0.5f;
         for (int i = 0; i < b.Length; i++) b.Span[i] = random.NextSingle() - 0.5f;
         var av = ta == Transpose.No ? new ReadOnlyMatrixView(a.Span, m, k) : new ReadOnlyMatrixView(a.Span, k, m);
@@ -61,7 +60,7 @@ static class PlanProfile
         foreach (var backend in backends) backend.Dispose();
 
         Console.WriteLine($"{args[0]} on {threads} thread(s), {rounds} rounds of {reps} products per plan; derived blocks {derived}; " +
-                          $"A, B, C start {Offset(aArray, aFrom)}, {Offset(bArray, bFrom)}, {Offset(cArray, cFrom)} bytes past a 64-byte line");
+                          $"A, B, C start {LineSlices.BytesPastLine(a)}, {LineSlices.BytesPastLine(b)}, {LineSlices.BytesPastLine(c)} bytes past a 64-byte line");
         Console.WriteLine($"{"plan",-32} {"median GFLOP/s",15} {"range",15} {"vs first, median",17}");
         for (int p = 0; p < plans.Length; p++)
         {
@@ -77,16 +76,5 @@ static class PlanProfile
         string[] dims = t.Split('X');
         return (int.Parse(dims[0]), int.Parse(dims[1]), int.Parse(dims[2]),
                 op[0] == 'T' ? Transpose.Yes : Transpose.No, op[1] == 'T' ? Transpose.Yes : Transpose.No);
-    }
-
-    /// <summary>Pinned, so an operand's offset from a cache line stays what <see cref="Start"/> chose.</summary>
-    static float[] Allocate(int floats) => GC.AllocateUninitializedArray<float>(floats + 16, pinned: true);
-
-    /// <summary>The first element used: the first on a 64-byte line when aligned, else the array's first.</summary>
-    static int Start(float[] array, bool aligned) => aligned ? (int)((64 - Offset(array, 0)) % 64 / sizeof(float)) : 0;
-
-    static unsafe long Offset(float[] array, int from)
-    {
-        fixed (float* p = &array[from]) return (nint)p & 63;
     }
 }

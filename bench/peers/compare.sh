@@ -226,14 +226,14 @@ if repeat > 1:
     print("|---|---:|---|---|---|---|")
     for t in threads:
         for i, s in enumerate(shapes):
+            def in_round_order(lib):
+                return sorted(glob.glob(os.path.join(work, f"*_{lib}_{t}_{i}.json")), key=lambda p: int(os.path.basename(p).split("_")[0]))
             cells = []
             for lib in ("engine", "dnnl", "openblas"):
-                paths = sorted(glob.glob(os.path.join(work, f"*_{lib}_{t}_{i}.json")), key=lambda p: int(os.path.basename(p).split("_")[0]))
-                vals = [gflops(p) for p in paths]
+                vals = [gflops(p) for p in in_round_order(lib)]
                 cells.append(", ".join("failed" if v is None else f"{v:.0f}" for v in vals) or "–")
-                if lib == "engine":
-                    peak_cell = ", ".join("–" if peak(p) is None else f"{peak(p):.0f}" for p in paths) or "–"
-            cells.append(peak_cell)
+            peak_values = [peak(p) for p in in_round_order("engine")]
+            cells.append(", ".join("–" if v is None else f"{v:.0f}" for v in peak_values) or "–")
             print(f"| {label(s)} | {t} | {' | '.join(cells)} |")
 PY
 exit "$failed"
