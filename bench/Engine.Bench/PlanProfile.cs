@@ -11,7 +11,8 @@ namespace Engine.Bench;
 /// the vCPUs and the pages land), far more than most plan changes, so separate processes cannot rank plans. Prints
 /// each plan's median GFLOP/s and, per plan, the median over rounds of its ratio to the first plan in the same round.
 /// Run with: dotnet run -c Release --project bench/Engine.Bench -- profile-plans SHAPE THREADS ROUNDS PLAN [PLAN…]
-/// (SHAPE as in engine bench, e.g. 128x512x784 or 784x128x32TN; PLAN e.g. auto, split=rows, mc=96,kc=392).
+/// (SHAPE as in engine bench, e.g. 128x512x784, 784x128x32TN or 784x128x32T; PLAN e.g. auto, split=rows, mc=96,kc=392).
+/// Every plan runs on one worker pool, so all run on the same threads.
 /// </summary>
 static class PlanProfile
 {
@@ -29,7 +30,10 @@ static class PlanProfile
         string[] plans = args[(aligned ? 4 : 3)..];
         var isa = InstructionSets.Best;
         var derived = BlockSizes.For(isa, CpuCaches.Current, threads);
-        var backends = plans.Select(p => new SimdKernels(isa, threads, BlockSizes.Override(derived, p == "auto" ? null : p))).ToArray();
+        // One worker pool for every plan: with a pool per plan, each pool's worker was placed by the OS on its own, and a
+        // plan whose worker shared the caller's vCPU ran at 1-thread speed (identical plans differed by up to 1.8×).
+        using var pool = new WorkerPool(threads);
+        var backends = plans.Select(p => new PackedGemm(isa, pool, BlockSizes.Override(derived, p == "auto" ? null : p))).ToArray();
         var random = new Random(7);
         int? past = aligned ? 0 : null;
         Memory<float> a = LineSlices.Allocate(m * k, past), b = LineSlices.Allocate(k * n, past), c = LineSlices.Allocate(m * n, past);
@@ -41,9 +45,9 @@ static class PlanProfile
 
         // Warm-up: every plan for half a second in turn (tiered JIT, packing buffers, page faults).
         foreach (var backend in backends)
-            for (var warm = Stopwatch.StartNew(); warm.Elapsed.TotalSeconds < 0.5;) backend.Gemm(ta, tb, av, bv, new MatrixView(c.Span, m, n), false);
+            for (var warm = Stopwatch.StartNew(); warm.Elapsed.TotalSeconds < 0.5;) backend.Multiply(ta, tb, av, bv, new MatrixView(c.Span, m, n), new StoreProduct());
         long single = Stopwatch.GetTimestamp();
-        backends[0].Gemm(ta, tb, av, bv, new MatrixView(c.Span, m, n), false);
+        backends[0].Multiply(ta, tb, av, bv, new MatrixView(c.Span, m, n), new StoreProduct());
         int reps = (int)Math.Clamp(0.03 * Stopwatch.Frequency / Math.Max(1, Stopwatch.GetTimestamp() - single), 3, 100_000);
 
         var gflops = new double[plans.Length][];
@@ -54,10 +58,9 @@ static class PlanProfile
                 int p = (i + r) % plans.Length; // rotate the order so no plan always follows the same one
                 Thread.Sleep(20);                // the last plan's worker stops polling
                 long t0 = Stopwatch.GetTimestamp();
-                for (int rep = 0; rep < reps; rep++) backends[p].Gemm(ta, tb, av, bv, new MatrixView(c.Span, m, n), false);
+                for (int rep = 0; rep < reps; rep++) backends[p].Multiply(ta, tb, av, bv, new MatrixView(c.Span, m, n), new StoreProduct());
                 gflops[p][r] = flops * reps / Stopwatch.GetElapsedTime(t0).TotalSeconds / 1e9;
             }
-        foreach (var backend in backends) backend.Dispose();
 
         Console.WriteLine($"{args[0]} on {threads} thread(s), {rounds} rounds of {reps} products per plan; derived blocks {derived}; " +
                           $"A, B, C start {LineSlices.BytesPastLine(a)}, {LineSlices.BytesPastLine(b)}, {LineSlices.BytesPastLine(c)} bytes past a 64-byte line");
@@ -72,7 +75,8 @@ static class PlanProfile
     static (int M, int N, int K, Transpose A, Transpose B) ParseShape(string text)
     {
         string t = text.ToUpperInvariant(), op = "NN";
-        if (char.IsLetter(t[^1])) (t, op) = (t[..^2], t[^2..]);
+        if (char.IsLetter(t[^1]) && char.IsLetter(t[^2])) (t, op) = (t[..^2], t[^2..]);
+        else if (char.IsLetter(t[^1])) (t, op) = (t[..^1], "TN"); // the CLI's one-letter form: 784x128x32T = TN
         string[] dims = t.Split('X');
         return (int.Parse(dims[0]), int.Parse(dims[1]), int.Parse(dims[2]),
                 op[0] == 'T' ? Transpose.Yes : Transpose.No, op[1] == 'T' ? Transpose.Yes : Transpose.No);
