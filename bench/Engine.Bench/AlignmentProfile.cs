@@ -43,16 +43,20 @@ static unsafe class AlignmentProfile
         string[] plans = args[4..];
         var isa = InstructionSets.Best;
         var derived = BlockSizes.For(isa, CpuCaches.Current, threads);
-        var backends = plans.Select(p => new SimdKernels(isa, threads, BlockSizes.Override(derived, p))).ToArray();
+        // One worker pool for every plan, as in profile-plans: pools of their own put some plans' workers on the caller's vCPU.
+        using var pool = new WorkerPool(threads);
+        var backends = plans.Select(p => new PackedGemm(isa, pool, BlockSizes.Override(derived, p))).ToArray();
         Operands[] sets = [new(batch, 0, 1), new(batch, misalign, 1)]; // aligned, then not
         int runs = plans.Length * sets.Length;
 
-        void Pair(IKernels kernels, Operands o)
+        void Pair(PackedGemm gemm, Operands o)
         {
-            kernels.Gemm(Transpose.No, Transpose.No, new ReadOnlyMatrixView(o.X.Span, batch, Inputs), new ReadOnlyMatrixView(o.W.Span, Inputs, Hidden),
-                         new MatrixView(o.H.Span, batch, Hidden), accumulate: false);
-            kernels.Gemm(Transpose.Yes, Transpose.No, new ReadOnlyMatrixView(o.X.Span, batch, Inputs), new ReadOnlyMatrixView(o.DZ.Span, batch, Hidden),
-                         new MatrixView(o.W.Span, Inputs, Hidden), new UpdateWeights<SgdRule>(new SgdRule(0.01f, 0f), null, null, 0));
+            gemm.Multiply(Transpose.No, Transpose.No, new ReadOnlyMatrixView(o.X.Span, batch, Inputs), new ReadOnlyMatrixView(o.W.Span, Inputs, Hidden),
+                          new MatrixView(o.H.Span, batch, Hidden), new StoreProduct());
+            // The step finishes tiles, which needs the whole product in one K block: batch ≤ KC.
+            if (!gemm.Multiply(Transpose.Yes, Transpose.No, new ReadOnlyMatrixView(o.X.Span, batch, Inputs), new ReadOnlyMatrixView(o.DZ.Span, batch, Hidden),
+                               new MatrixView(o.W.Span, Inputs, Hidden), new UpdateWeights<SgdRule>(new SgdRule(0.01f, 0f), null, null, 0)))
+                throw new ArgumentException($"batch {batch} is past one K block ({gemm.Blocks.KC})");
         }
 
         for (int run = 0; run < runs; run++)
@@ -68,7 +72,6 @@ static unsafe class AlignmentProfile
                 for (int rep = 0; rep < PairsPerRound; rep++) Pair(backends[run / 2], sets[run % 2]);
                 micros[run][r] = Stopwatch.GetElapsedTime(t0).TotalMicroseconds / PairsPerRound;
             }
-        foreach (var backend in backends) backend.Dispose();
 
         Console.WriteLine($"forward X·W1 + SGD step of W1, batch {batch}, {threads} thread(s), {rounds} rounds; µs per pair, medians");
         Console.WriteLine($"{"plan",-24} {"aligned",10} {$"{misalign * 4} B past",12}");
