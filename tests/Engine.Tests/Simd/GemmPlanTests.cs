@@ -97,7 +97,8 @@ public class GemmPlanTests
         var plan = GemmPlan.For(BlockSizes.Derive(8, 32, Zen5, 1), 64, ldb, 784, transB: false, ldb, 1, narrowWidth: 16);
         Assert.Equal(inPlace, plan.ReadsBInPlace(transB: false, partRows: 64, ldb));
         Assert.False(plan.ReadsBInPlace(transB: true, partRows: 64, ldb));
-        Assert.False(plan.ReadsBInPlace(transB: false, partRows: 2 * plan.Blocks.MC + 8, ldb));
+        Assert.Equal(inPlace, plan.ReadsBInPlace(transB: false, partRows: GemmPlan.MaxInPlaceRowTiles * plan.Blocks.MR, ldb));
+        Assert.False(plan.ReadsBInPlace(transB: false, partRows: GemmPlan.MaxInPlaceRowTiles * plan.Blocks.MR + 8, ldb));
     }
 
     [Fact]

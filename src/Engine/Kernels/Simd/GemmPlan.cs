@@ -205,13 +205,21 @@ internal readonly record struct GemmPlan(BlockSizes Blocks, int Parts, bool Spli
     }
 
     /// <summary>
-    /// Small-M products (up to two MC blocks: the network's forward X·W at batch 32–96) use each B panel once or twice,
-    /// so packing it is mostly an extra copy: full panels of an untransposed B are read in place instead (engine bench,
-    /// Zen 5, 1 thread: 64x128x784 at one block's limit 157–161 GFLOP/s, at two blocks' 191–194) — unless B's rows are
-    /// a multiple of <see cref="SetAliasingStride"/> apart.
+    /// Products with few rows a part (up to <see cref="MaxInPlaceRowTiles"/> row tiles: the network's forward X·W up to
+    /// batch 256 on 1 thread, 512 on 2) read full panels of an untransposed B in place instead of packing it: a part's
+    /// row tiles re-read each panel from L2 along the row stride, which costs less than every thread copying all of B
+    /// first (a split by rows packs the whole of B in each part) — unless B's rows are a multiple of
+    /// <see cref="SetAliasingStride"/> apart. Zen 5, engine bench, three alternating runs, GFLOP/s packed → in place:
+    /// 2 threads 256x128x784 159–160 → 397–402, 256x512x784 197–200 → 314–376, 512x128x784 317–347 → 402–408,
+    /// 512x512x784 340–359 → 372–382; 1 thread 128x128x784 196–197 → 205–219, 128x512x784 192–199 → 179–213,
+    /// 256x512x784 203–205 → 211–214; but 512x512x784 on 1 thread (64 row tiles) 201–210 → 157–193
+    /// (perf-results/2026-12-07-limits). The limit was two MC blocks (96 rows on a 1 MiB L2).
     /// </summary>
     public bool ReadsBInPlace(bool transB, int partRows, int ldb) =>
-        !transB && partRows <= 2 * Blocks.MC && (long)ldb * sizeof(float) % SetAliasingStride != 0;
+        !transB && partRows <= MaxInPlaceRowTiles * Blocks.MR && (long)ldb * sizeof(float) % SetAliasingStride != 0;
+
+    /// <summary>The most row tiles a part reads B in place for (<see cref="ReadsBInPlace"/>).</summary>
+    public const int MaxInPlaceRowTiles = 32;
 
     /// <summary>
     /// Rows this many bytes apart (or a multiple) fall into the same sets of L1, which x86 cores index within a 4 KiB page
