@@ -43,8 +43,8 @@ public class GemmPlanTests
     public void The_zen4_host_gets_the_block_sizes_measured_there()
     {
         // perf-results/2026-11-25-simd: KC 1024, MC 48, NC 2048 measured best for AVX-512 on Zen 4 (2 threads).
-        Assert.Equal(new BlockSizes(8, 32, 1024, 48, 2048), BlockSizes.Derive(8, 32, Zen4, 2));
-        Assert.Equal(new BlockSizes(8, 32, 1024, 48, 2048), BlockSizes.Derive(8, 32, Zen5, 2));
+        Assert.Equal(new BlockSizes(8, 32, 1024, 48, 2048, L2: 1 << 20), BlockSizes.Derive(8, 32, Zen4, 2));
+        Assert.Equal(new BlockSizes(8, 32, 1024, 48, 2048, L2: 1 << 20), BlockSizes.Derive(8, 32, Zen5, 2));
         // The Xeon's 2 MiB L2 holds a taller A block.
         Assert.Equal(136, BlockSizes.Derive(8, 32, Xeon, 2).MC);
     }
@@ -87,18 +87,33 @@ public class GemmPlanTests
     }
 
     [Theory]
-    [InlineData(128, true)]
-    [InlineData(512, true)]      // 2 KiB apart: measured no slower in place
-    [InlineData(1056, true)]
-    [InlineData(1024, false)]    // 4 KiB apart: every row in the same cache sets
-    [InlineData(2048, false)]
-    public void B_is_read_in_place_only_where_its_rows_do_not_share_cache_sets(int ldb, bool inPlace)
+    [InlineData(128, true, true)]     // 512 B apart: the panel spreads over 2,048 lines of L2
+    [InlineData(512, true, false)]    // 2 KiB apart: in place for a few row tiles; for many, it does not stay in a 1 MiB L2
+    [InlineData(768, true, true)]     // 3 KiB apart: 1,024 lines
+    [InlineData(1056, true, true)]
+    [InlineData(1024, false, false)]  // 4 KiB apart: every row in the same cache sets
+    [InlineData(2048, false, false)]
+    public void B_is_read_in_place_only_where_its_rows_do_not_share_cache_sets(int ldb, bool fewRows, bool manyRows)
     {
         var plan = GemmPlan.For(BlockSizes.Derive(8, 32, Zen5, 1), 64, ldb, 784, transB: false, ldb, 1, narrowWidth: 16);
-        Assert.Equal(inPlace, plan.ReadsBInPlace(transB: false, partRows: 64, ldb));
-        Assert.False(plan.ReadsBInPlace(transB: true, partRows: 64, ldb));
-        Assert.Equal(inPlace, plan.ReadsBInPlace(transB: false, partRows: GemmPlan.MaxInPlaceRowTiles * plan.Blocks.MR, ldb));
-        Assert.False(plan.ReadsBInPlace(transB: false, partRows: GemmPlan.MaxInPlaceRowTiles * plan.Blocks.MR + 8, ldb));
+        Assert.Equal(fewRows, plan.ReadsBInPlace(transB: false, partRows: 64, ldb, k: 784));
+        Assert.False(plan.ReadsBInPlace(transB: true, partRows: 64, ldb, k: 784));
+        Assert.Equal(manyRows, plan.ReadsBInPlace(transB: false, partRows: GemmPlan.MaxInPlaceRowTiles * plan.Blocks.MR, ldb, k: 784));
+        Assert.False(plan.ReadsBInPlace(transB: false, partRows: GemmPlan.MaxInPlaceRowTiles * plan.Blocks.MR + 8, ldb, k: 784));
+    }
+
+    [Fact]
+    public void A_panel_read_in_place_stays_in_L2_when_its_row_stride_reaches_enough_sets()
+    {
+        GemmPlan On(CpuCaches caches) => GemmPlan.For(BlockSizes.Derive(8, 32, caches, 1), 256, 512, 784, false, 512, 1, 16);
+        Assert.False(On(Zen5).PanelStaysInL2(ldb: 512, kc: 784));  // 2 KiB apart: 512 lines of a 1 MiB L2
+        Assert.True(On(Zen5).PanelStaysInL2(ldb: 512, kc: 512));
+        Assert.True(On(Xeon).PanelStaysInL2(ldb: 512, kc: 784));   // 1,024 lines of a 2 MiB L2
+        Assert.True(On(Zen5).PanelStaysInL2(ldb: 768, kc: 784));   // 3 KiB apart: every 16th set, 1,024 lines
+        Assert.True(On(Zen5).PanelStaysInL2(ldb: 100, kc: 1024));  // 400 B apart: not whole lines, every set
+        Assert.False(On(Zen5).PanelStaysInL2(ldb: 1024, kc: 784)); // 4 KiB apart: 256 lines
+        var unknown = GemmPlan.For(new BlockSizes(8, 32, 1024, 48, 2048), 256, 512, 784, false, 512, 1, 16);
+        Assert.False(unknown.PanelStaysInL2(ldb: 128, kc: 784));
     }
 
     [Fact]

@@ -8,9 +8,10 @@ namespace Engine.Kernels.Simd;
 /// columns of a packed B block. Blocking never changes an element's fma order (K blocks store, reload and go on), so
 /// any block sizes give the same bits: they only decide speed. <paramref name="Split"/> forces how threads split a
 /// product (<see cref="GemmPlan.For"/> chooses when it is <see cref="GemmSplit.Auto"/>; a few rows through prepacked
-/// weights always split the panels), for experiments: it too only decides speed.
+/// weights always split the panels), for experiments: it too only decides speed. <paramref name="L2"/> is the L2 size in bytes
+/// the sizes were derived for (0: unknown), for <see cref="GemmPlan.PanelStaysInL2"/>.
 /// </summary>
-internal readonly record struct BlockSizes(int MR, int NR, int KC, int MC, int NC, GemmSplit Split = GemmSplit.Auto)
+internal readonly record struct BlockSizes(int MR, int NR, int KC, int MC, int NC, GemmSplit Split = GemmSplit.Auto, long L2 = 0)
 {
     /// <summary>Overrides the derived KC, MC and/or NC, or the split, for experiments, e.g. <c>kc=256,mc=144,split=rows</c>
     /// (results stay bit-identical).</summary>
@@ -51,7 +52,7 @@ internal readonly record struct BlockSizes(int MR, int NR, int KC, int MC, int N
         long mc = Math.Max(mr, (caches.L2 / 3 / (kc * floatBytes) - nr) / mr * mr);
         long lastLevelShare = caches.L3 > 0 ? caches.L3 / 2 / Math.Max(1, threads) : caches.L2 / 2;
         long nc = Math.Clamp(Math.Min(lastLevelShare, MaxPackedB) / (kc * floatBytes) / nr * nr, 4L * nr, 1 << 16);
-        return new BlockSizes(mr, nr, (int)kc, (int)mc, (int)nc);
+        return new BlockSizes(mr, nr, (int)kc, (int)mc, (int)nc, L2: caches.L2);
     }
 
     /// <summary>The sizes with those named in <paramref name="text"/> (<c>kc=256,mc=144,nc=2048</c>) replaced, rounded to their units.</summary>
@@ -171,7 +172,7 @@ internal readonly record struct GemmPlan(BlockSizes Blocks, int Parts, bool Spli
         int rowsPerPart = (m + blocks.MR - 1) / blocks.MR * blocks.MR / parts;
         int columnsPerPart = (n + blocks.NR - 1) / blocks.NR * blocks.NR / parts;
         var plan = new GemmPlan(blocks, parts, false, false);
-        long rowsExtra = packedB || plan.ReadsBInPlace(transB, rowsPerPart, ldb) ? 0 : PackFlopsPerFloat * k * n;
+        long rowsExtra = packedB || plan.ReadsBInPlace(transB, rowsPerPart, ldb, k) ? 0 : PackFlopsPerFloat * k * n;
         long columnsExtra = 2L * m * blocks.NR * k + (plan.ReadsAInPlace(Math.Min(columnsPerPart, blocks.NC)) ? 0 : PackFlopsPerFloat * m * k);
         return columnsExtra < rowsExtra;
     }
@@ -205,21 +206,41 @@ internal readonly record struct GemmPlan(BlockSizes Blocks, int Parts, bool Spli
     }
 
     /// <summary>
-    /// Products with few rows a part (up to <see cref="MaxInPlaceRowTiles"/> row tiles: the network's forward X·W up to
-    /// batch 256 on 1 thread, 512 on 2) read full panels of an untransposed B in place instead of packing it: a part's
-    /// row tiles re-read each panel from L2 along the row stride, which costs less than every thread copying all of B
-    /// first (a split by rows packs the whole of B in each part) — unless B's rows are a multiple of
-    /// <see cref="SetAliasingStride"/> apart. Zen 5, engine bench, three alternating runs, GFLOP/s packed → in place:
-    /// 2 threads 256x128x784 159–160 → 397–402, 256x512x784 197–200 → 314–376, 512x128x784 317–347 → 402–408,
-    /// 512x512x784 340–359 → 372–382; 1 thread 128x128x784 196–197 → 205–219, 128x512x784 192–199 → 179–213,
-    /// 256x512x784 203–205 → 211–214; but 512x512x784 on 1 thread (64 row tiles) 201–210 → 157–193
-    /// (perf-results/2026-12-07-limits). The limit was two MC blocks (96 rows on a 1 MiB L2).
+    /// Products with few rows a part read full panels of an untransposed B in place instead of packing it (the
+    /// network's forward X·W), unless B's rows are a multiple of <see cref="SetAliasingStride"/> apart:
+    /// - up to two MC blocks (96 rows on a 1 MiB L2), each panel is used by a few row tiles, and packing it would be
+    ///   mostly an extra copy (Zen 5, 1 thread: 64x128x784 at one block's limit 157–161 GFLOP/s, at two blocks' 191–194;
+    ///   64x512x784 in place 194–198, packed 179–180, although that panel streams from L3);
+    /// - up to <see cref="MaxInPlaceRowTiles"/> row tiles (256 rows on AVX-512) when the panel stays in L2 at B's row
+    ///   stride (<see cref="PanelStaysInL2"/>): the row tiles then re-read it from L2, which costs less than copying it
+    ///   first, above all when threads split the rows and each would pack all of B. Zen 5, engine bench, three runs
+    ///   alternating with the rule before, GFLOP/s: 1 thread 128x128x784 198–203 → 213–217; 2 threads 256x128x784
+    ///   348–380 → 397–415 (159–160 → 397–402 while the VM's vCPUs were far apart). Where the panel does not stay in L2
+    ///   (rows 2 KiB apart on a 1 MiB L2), in place lost on 1 thread: 128x512x784 172–199 → 138–186
+    ///   (perf-results/2026-12-07-limits).
     /// </summary>
-    public bool ReadsBInPlace(bool transB, int partRows, int ldb) =>
-        !transB && partRows <= MaxInPlaceRowTiles * Blocks.MR && (long)ldb * sizeof(float) % SetAliasingStride != 0;
+    public bool ReadsBInPlace(bool transB, int partRows, int ldb, int k) =>
+        !transB && (long)ldb * sizeof(float) % SetAliasingStride != 0
+        && (partRows <= 2 * Blocks.MC || partRows <= MaxInPlaceRowTiles * Blocks.MR && PanelStaysInL2(ldb, Math.Min(k, Blocks.KC)));
 
     /// <summary>The most row tiles a part reads B in place for (<see cref="ReadsBInPlace"/>).</summary>
     public const int MaxInPlaceRowTiles = 32;
+
+    /// <summary>
+    /// Whether a B panel of <paramref name="kc"/> rows read in place, <paramref name="ldb"/> floats apart, fits in L2: rows
+    /// s = ldb·4/64 lines apart put each of the panel's line columns in every 2^v-th set only (2^v the largest power of
+    /// two dividing s), so it can hold L2 / 64 / 2^v of its lines whatever the associativity. Rows 2 KiB apart reach 512
+    /// lines of a 1 MiB L2 (a 784-row panel does not fit) and 1,024 of a 2 MiB one (it fits); rows not a whole number of
+    /// lines apart spread over every set. Unknown L2 size: false.
+    /// </summary>
+    public bool PanelStaysInL2(int ldb, int kc)
+    {
+        if (Blocks.L2 <= 0) return false;
+        long strideBytes = (long)ldb * sizeof(float);
+        if (strideBytes % 64 != 0) return true;
+        long lines = strideBytes / 64;
+        return kc <= Blocks.L2 / 64 / (lines & -lines);
+    }
 
     /// <summary>
     /// Rows this many bytes apart (or a multiple) fall into the same sets of L1, which x86 cores index within a 4 KiB page

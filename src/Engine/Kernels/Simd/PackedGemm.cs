@@ -196,7 +196,7 @@ internal sealed unsafe class PackedGemm
         PackedWeights? prepacked = call.PackedB;
         float* packedB = prepacked is null ? Aligned(Sized(ref _packedB[part], ((colSpan + NR - 1) / NR * NR) * depth)) : null;
         float* edge = Aligned(_edgeTile[part]);
-        bool directB = prepacked is null && call.Plan.ReadsBInPlace(call.TransB, rowEnd - rowStart, call.Ldb);
+        bool directB = prepacked is null && call.Plan.ReadsBInPlace(call.TransB, rowEnd - rowStart, call.Ldb, call.K);
         for (int jc = colStart; jc < colEnd; jc += NC)
         {
             int nc = Math.Min(NC, colEnd - jc);
