@@ -12,7 +12,7 @@ namespace Engine.Bench;
 /// (the parameter arena, the workspaces) are ordinary managed arrays, so they start wherever the allocator puts them.
 /// Prints each plan's median µs per pair, aligned and not.
 /// Run with: dotnet run -c Release --project bench/Engine.Bench -- profile-alignment BATCH THREADS ROUNDS MISALIGN PLAN [PLAN…]
-/// (MISALIGN: floats past the line for the unaligned copies, 1–15; PLAN e.g. split=auto, split=columns).
+/// (MISALIGN: floats past the line for the unaligned copies, 1–15; PLAN e.g. auto, split=columns).
 /// </summary>
 static unsafe class AlignmentProfile
 {
@@ -43,9 +43,8 @@ static unsafe class AlignmentProfile
         string[] plans = args[4..];
         var isa = InstructionSets.Best;
         var derived = BlockSizes.For(isa, CpuCaches.Current, threads);
-        // One worker pool for every plan, as in profile-plans: pools of their own put some plans' workers on the caller's vCPU.
         using var pool = new WorkerPool(threads);
-        var backends = plans.Select(p => new PackedGemm(isa, pool, BlockSizes.Override(derived, p))).ToArray();
+        var backends = PlanRounds.Gemms(pool, isa, derived, plans);
         Operands[] sets = [new(batch, 0, 1), new(batch, misalign, 1)]; // aligned, then not
         int runs = plans.Length * sets.Length;
 
@@ -59,19 +58,9 @@ static unsafe class AlignmentProfile
                 throw new ArgumentException($"batch {batch} is past one K block ({gemm.Blocks.KC})");
         }
 
-        for (int run = 0; run < runs; run++)
-            for (var warm = Stopwatch.StartNew(); warm.Elapsed.TotalSeconds < 0.5;) Pair(backends[run / 2], sets[run % 2]);
-        var micros = new double[runs][];
-        for (int run = 0; run < runs; run++) micros[run] = new double[rounds];
-        for (int r = 0; r < rounds; r++)
-            for (int i = 0; i < runs; i++)
-            {
-                int run = (i + r) % runs; // rotate the order
-                Thread.Sleep(20);        // the last backend's worker stops polling
-                long t0 = Stopwatch.GetTimestamp();
-                for (int rep = 0; rep < PairsPerRound; rep++) Pair(backends[run / 2], sets[run % 2]);
-                micros[run][r] = Stopwatch.GetElapsedTime(t0).TotalMicroseconds / PairsPerRound;
-            }
+        void Once(int run) => Pair(backends[run / 2], sets[run % 2]);
+        PlanRounds.WarmUp(runs, Once);
+        var micros = PlanRounds.Measure(runs, rounds, PairsPerRound, Once).Select(run => run.Select(s => s * 1e6).ToArray()).ToArray();
 
         Console.WriteLine($"forward X·W1 + SGD step of W1, batch {batch}, {threads} thread(s), {rounds} rounds; µs per pair, medians");
         Console.WriteLine($"{"plan",-24} {"aligned",10} {$"{misalign * 4} B past",12}");

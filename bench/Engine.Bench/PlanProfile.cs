@@ -12,7 +12,7 @@ namespace Engine.Bench;
 /// each plan's median GFLOP/s and, per plan, the median over rounds of its ratio to the first plan in the same round.
 /// Run with: dotnet run -c Release --project bench/Engine.Bench -- profile-plans SHAPE THREADS ROUNDS PLAN [PLAN…]
 /// (SHAPE as in engine bench, e.g. 128x512x784, 784x128x32TN or 784x128x32T; PLAN e.g. auto, split=rows, mc=96,kc=392).
-/// Every plan runs on one worker pool, so all run on the same threads.
+/// Every plan runs on one worker pool (<see cref="PlanRounds"/>); on 2 threads, list the first plan twice as a control.
 /// </summary>
 static class PlanProfile
 {
@@ -30,37 +30,24 @@ static class PlanProfile
         string[] plans = args[(aligned ? 4 : 3)..];
         var isa = InstructionSets.Best;
         var derived = BlockSizes.For(isa, CpuCaches.Current, threads);
-        // One worker pool for every plan: with a pool per plan, each pool's worker was placed by the OS on its own, and a
-        // plan whose worker shared the caller's vCPU ran at 1-thread speed (identical plans differed by up to 1.8×).
         using var pool = new WorkerPool(threads);
-        var backends = plans.Select(p => new PackedGemm(isa, pool, BlockSizes.Override(derived, p == "auto" ? null : p))).ToArray();
+        var backends = PlanRounds.Gemms(pool, isa, derived, plans);
         var random = new Random(7);
         int? past = aligned ? 0 : null;
         Memory<float> a = LineSlices.Allocate(m * k, past), b = LineSlices.Allocate(k * n, past), c = LineSlices.Allocate(m * n, past);
         for (int i = 0; i < a.Length; i++) a.Span[i] = random.NextSingle() - 0.5f;
         for (int i = 0; i < b.Length; i++) b.Span[i] = random.NextSingle() - 0.5f;
-        var av = ta == Transpose.No ? new ReadOnlyMatrixView(a.Span, m, k) : new ReadOnlyMatrixView(a.Span, k, m);
-        var bv = tb == Transpose.No ? new ReadOnlyMatrixView(b.Span, k, n) : new ReadOnlyMatrixView(b.Span, n, k);
         double flops = 2.0 * m * n * k;
 
-        // Warm-up: every plan for half a second in turn (tiered JIT, packing buffers, page faults).
-        foreach (var backend in backends)
-            for (var warm = Stopwatch.StartNew(); warm.Elapsed.TotalSeconds < 0.5;) backend.Multiply(ta, tb, av, bv, new MatrixView(c.Span, m, n), new StoreProduct());
+        void Once(int p) => backends[p].Multiply(ta, tb,
+            ta == Transpose.No ? new ReadOnlyMatrixView(a.Span, m, k) : new ReadOnlyMatrixView(a.Span, k, m),
+            tb == Transpose.No ? new ReadOnlyMatrixView(b.Span, k, n) : new ReadOnlyMatrixView(b.Span, n, k),
+            new MatrixView(c.Span, m, n), new StoreProduct());
+        PlanRounds.WarmUp(plans.Length, Once);
         long single = Stopwatch.GetTimestamp();
-        backends[0].Multiply(ta, tb, av, bv, new MatrixView(c.Span, m, n), new StoreProduct());
+        Once(0);
         int reps = (int)Math.Clamp(0.03 * Stopwatch.Frequency / Math.Max(1, Stopwatch.GetTimestamp() - single), 3, 100_000);
-
-        var gflops = new double[plans.Length][];
-        for (int p = 0; p < plans.Length; p++) gflops[p] = new double[rounds];
-        for (int r = 0; r < rounds; r++)
-            for (int i = 0; i < plans.Length; i++)
-            {
-                int p = (i + r) % plans.Length; // rotate the order so no plan always follows the same one
-                Thread.Sleep(20);                // the last plan's worker stops polling
-                long t0 = Stopwatch.GetTimestamp();
-                for (int rep = 0; rep < reps; rep++) backends[p].Multiply(ta, tb, av, bv, new MatrixView(c.Span, m, n), new StoreProduct());
-                gflops[p][r] = flops * reps / Stopwatch.GetElapsedTime(t0).TotalSeconds / 1e9;
-            }
+        var gflops = PlanRounds.Measure(plans.Length, rounds, reps, Once).Select(run => run.Select(s => flops / s / 1e9).ToArray()).ToArray();
 
         Console.WriteLine($"{args[0]} on {threads} thread(s), {rounds} rounds of {reps} products per plan; derived blocks {derived}; " +
                           $"A, B, C start {LineSlices.BytesPastLine(a)}, {LineSlices.BytesPastLine(b)}, {LineSlices.BytesPastLine(c)} bytes past a 64-byte line");
