@@ -20,11 +20,16 @@ fi
 if ((${#missing[@]})); then
   if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then
     echo "build.sh: installing ${missing[*]} with apt-get" >&2
-    if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null; then
-      DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null || true
-      DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null \
-        || { echo "build.sh: apt-get could not install ${missing[*]}" >&2; exit 1; }
-    fi
+    # Up to three tries, each after refreshing the lists: a mirror or the dpkg lock can fail once and not again.
+    installed=0 log=$(mktemp)
+    for attempt in 1 2 3; do
+      if DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null 2>"$log"; then
+        installed=1; break
+      fi
+      sleep $((attempt * 5))
+      DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null 2>&1 || true
+    done
+    ((installed)) || { echo "build.sh: apt-get could not install ${missing[*]}: $(tail -n 1 "$log")" >&2; exit 1; }
   else
     echo "build.sh: missing ${missing[*]}; install with: sudo apt-get install ${missing[*]}" >&2
     exit 1

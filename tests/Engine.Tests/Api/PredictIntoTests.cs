@@ -5,6 +5,7 @@ using Engine.Kernels.Reference;
 using Engine.Nn;
 using Engine.Numerics;
 using Engine.Tests.Data;
+using Engine.Tests.Support;
 
 namespace Engine.Tests.Api;
 
@@ -58,13 +59,11 @@ public class PredictIntoTests
     {
         Dataset data = Digits.Value;
         using var model = Model(InputScaling.FitMax(data), new ComputeOptions("simd", threads), hidden: "128");
-        var raw = data.Features.AsSpan(0, rows * 784);
+        var raw = data.Features.AsMemory(0, rows * 784);
         var probabilities = new float[rows * 10];
-        model.PredictProbabilities(raw, probabilities); // sizes the workspaces
-        model.PredictProbabilities(raw, probabilities);
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 5; i++) model.PredictProbabilities(raw, probabilities);
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        model.PredictProbabilities(raw.Span, probabilities); // sizes the workspaces
+        model.PredictProbabilities(raw.Span, probabilities);
+        long allocated = SteadyState.AllocatedBytes(() => model.PredictProbabilities(raw.Span, probabilities), calls: 5);
         Assert.True(allocated == 0, $"{allocated} bytes allocated by 5 warm calls of {rows} rows on {threads} threads");
     }
 
