@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Checks the artifacts of tools/package.sh as a user meets them, from out/ only (no checkout paths at run
 # time, every program started in an empty directory):
-#   - the dotnet tool: installed with `dotnet tool install --tool-path` into an empty directory, prints the
-#     version, trains one epoch on the bundled digits it carries, and draws a report (SkiaSharp's native library);
+#   - the dotnet tool: installed with `dotnet tool install --tool-path` into an empty directory from the package
+#     of this machine's platform (not the all-platform fallback), prints the version, trains one epoch on the bundled digits it carries, and draws a report (SkiaSharp's native library);
 #   - the library: a fresh `dotnet new console` project referencing Engine.Core from out/nuget runs the
 #     package README's example (train, evaluate, predict, save, reload on the reference backend);
 #   - the R package: R CMD INSTALL into a temporary library, then the write-up's network (784-128-10 tanh on
@@ -46,6 +46,13 @@ tool="$work/tool" empty="$work/empty"
 mkdir -p "$empty"
 out=$(dotnet tool install --tool-path "$tool" --configfile "$work/nuget.config" Engine.Cli --version "$version" 2>&1)
 result $? "dotnet tool install Engine.Cli $version" "$out"
+# The pointer package sends the install to this platform's package, which carries no other platform's natives.
+rid=$(dotnet --info | awk '$1 == "RID:" { print $2; exit }')
+store="$tool/.store/engine.cli/$version"
+others=$(find "$store" -path '*/runtimes/*' -name '*.so' -o -path '*/runtimes/*' -name '*.dll' -o -name '*.dylib' 2>/dev/null | wc -l)
+size=$(du -sm "$store" 2>/dev/null | cut -f1)
+[ -d "$store/engine.cli.$rid" ] && [ "$others" = 0 ]
+result $? "the tool came from its $rid package (${size:-?} MB installed, $others other platforms' natives)" "$(ls "$store" 2>&1)"
 out=$(cd "$empty" && "$tool/engine" --version 2>&1)
 [ "${out%%+*}" = "$version" ]; result $? "engine --version prints $version (got: $out)"
 out=$(cd "$empty" && "$tool/engine" train --epochs 1 --threads 2 2>&1); status=$?

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The release command: builds every artifact from a clean checkout into out/.
-#   out/nuget/       Engine.Core.<v>.nupkg (library) + .snupkg (symbols), Engine.Cli.<v>.nupkg (dotnet tool `engine`)
+#   out/nuget/       Engine.Core.<v>.nupkg (library) + .snupkg (symbols); the dotnet tool `engine`: Engine.Cli.<v>.nupkg,
+#                    which points `dotnet tool install` at Engine.Cli.<rid>.<v>.nupkg for its platform (or .any.)
 #   out/native/      libengine.so published with NativeAOT (what the R package embeds)
 #   out/native-pkg/  the C tarball (tools/package-native.sh, when present)
 #   out/python/      the Python wheel (tools/package-python.sh, when present)
