@@ -146,15 +146,15 @@ internal readonly record struct GemmPlan(BlockSizes Blocks, int Parts, bool Spli
             parts = (int)Math.Clamp(4L * n * k / MinPackedBytesPerThread, 1, Math.Min(threads, columnTiles));
             return new GemmPlan(blocks, parts, SplitColumns: true, narrow, rowByRow);
         }
+        var plan = new GemmPlan(blocks, parts, SplitColumns: false, narrow, rowByRow);
         bool splitColumns = blocks.Split switch
         {
             GemmSplit.Rows => false,
             GemmSplit.Columns => true,
             _ when rowTiles < parts || columnTiles < parts => columnTiles > rowTiles,
-            _ => ColumnSplitCostsLess(blocks, m, n, k, transB, ldb, parts, packedB),
+            _ => plan.ColumnSplitCostsLess(m, n, k, transB, ldb, packedB),
         };
-        parts = Math.Min(parts, splitColumns ? columnTiles : rowTiles);
-        return new GemmPlan(blocks, parts, splitColumns, narrow, rowByRow);
+        return plan with { Parts = Math.Min(parts, splitColumns ? columnTiles : rowTiles), SplitColumns = splitColumns };
     }
 
     /// <summary>
@@ -167,13 +167,12 @@ internal readonly record struct GemmPlan(BlockSizes Blocks, int Parts, bool Spli
     /// 784x128x32 TN 342–347 / 242; but 128x1024x784 253–282 / 339–358 and 256x1024x784 203–323 / 342–343, where rows
     /// would pack all of B in every thread (perf-results/2026-12-07-split).
     /// </summary>
-    static bool ColumnSplitCostsLess(BlockSizes blocks, int m, int n, int k, bool transB, int ldb, int parts, bool packedB)
+    bool ColumnSplitCostsLess(int m, int n, int k, bool transB, int ldb, bool packedB)
     {
-        int rowsPerPart = (m + blocks.MR - 1) / blocks.MR * blocks.MR / parts;
-        int columnsPerPart = (n + blocks.NR - 1) / blocks.NR * blocks.NR / parts;
-        var plan = new GemmPlan(blocks, parts, false, false);
-        long rowsExtra = packedB || plan.ReadsBInPlace(transB, rowsPerPart, ldb, k) ? 0 : PackFlopsPerFloat * k * n;
-        long columnsExtra = 2L * m * blocks.NR * k + (plan.ReadsAInPlace(Math.Min(columnsPerPart, blocks.NC)) ? 0 : PackFlopsPerFloat * m * k);
+        int rowsPerPart = (m + Blocks.MR - 1) / Blocks.MR * Blocks.MR / Parts;
+        int columnsPerPart = (n + Blocks.NR - 1) / Blocks.NR * Blocks.NR / Parts;
+        long rowsExtra = packedB || ReadsBInPlace(transB, rowsPerPart, ldb, k) ? 0 : PackFlopsPerFloat * k * n;
+        long columnsExtra = 2L * m * Blocks.NR * k + (ReadsAInPlace(Math.Min(columnsPerPart, Blocks.NC)) ? 0 : PackFlopsPerFloat * m * k);
         return columnsExtra < rowsExtra;
     }
 
