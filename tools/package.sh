@@ -15,7 +15,7 @@ echo "packaging engine $version"
 
 rm -rf out/nuget out/r   # the folders this script owns; the helper scripts clean their own
 dotnet pack src/Engine -c Release -o out/nuget -nologo -v quiet
-dotnet pack src/Engine.Cli -c Release -o out/nuget -nologo -v quiet
+dotnet pack src/Engine.Cli -c Release -o out/nuget -nologo -v quiet -p:PackPerPlatform=true   # one tool package per platform
 # ENGINE_REUSE_NATIVE=1 keeps an out/native that the caller has just published from this same checkout (CI does,
 # for the front-end tests); a release builds it afresh.
 if [ "${ENGINE_REUSE_NATIVE:-0}" != 1 ] || [ ! -f out/native/libengine.so ]; then
