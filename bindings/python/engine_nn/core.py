@@ -14,11 +14,33 @@ The library is $ENGINE_LIB if set, else the libengine.so shipped inside this pac
 out/native/libengine.so of the repository checkout this file sits in.
 """
 
+from __future__ import annotations
+
 import array
 import ctypes
 import os
 import sys
 from pathlib import Path
+from typing import Any, Callable, List, Literal, Optional, Tuple, TypedDict, Union
+
+# Input arrays: a NumPy array of any numeric dtype and layout, a float32 / int32 buffer (array.array('f'),
+# memoryview) or a sequence of numbers (see the module docstring). NumPy stays optional, so these are Any.
+ArrayLike = Any
+# A (rows, classes) float32 NumPy array for NumPy input, else a flat array('f') of rows*classes values.
+Probabilities = Any
+Backend = Literal["simd", "reference"]
+Optimizer = Literal["sgd", "momentum", "nesterov", "adam", "adamw"]
+Schedule = Literal["constant", "step", "cosine"]
+PathLike = Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"]
+
+
+class Evaluation(TypedDict):
+    """What Model.evaluate returns."""
+
+    accuracy: float
+    sensitivity: List[float]  # per class
+    specificity: List[float]  # per class
+    confusion: List[List[int]]  # [true class][predicted class]
 
 OK, ERROR_ARGUMENT, ERROR_DATA, ERROR_INTERNAL = 0, 1, 2, 3
 _STATUS_NAMES = {ERROR_ARGUMENT: "argument", ERROR_DATA: "data", ERROR_INTERNAL: "internal"}
@@ -28,13 +50,13 @@ ROW_MAJOR, COL_MAJOR = 0, 1  # engine.h's ENGINE_ROW_MAJOR, ENGINE_COL_MAJOR
 class EngineError(Exception):
     """A call into the engine failed; .status is the engine.h status code, str() the engine's message."""
 
-    def __init__(self, status, message):
+    def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
         self.status = status
         self.kind = _STATUS_NAMES.get(status, "unknown")
 
 
-def library_path():
+def library_path() -> str:
     """Where libengine.so is loaded from: $ENGINE_LIB, the package's own copy, or the repository's out/native."""
     env = os.environ.get("ENGINE_LIB")
     if env:
@@ -244,12 +266,12 @@ def _labels(y, rows):
     return pointer, keep
 
 
-def version():
+def version() -> str:
     """The engine library's version string."""
     return _library().engine_version().decode()
 
 
-def instruction_set():
+def instruction_set() -> str:
     """The instruction-set path new simd models use: avx512, avx2, vector or scalar."""
     return _library().engine_instruction_set().decode()
 
@@ -257,42 +279,43 @@ def instruction_set():
 class Model:
     """A classifier inside the engine (network + input scaling + backend). Close it, or use `with`."""
 
-    def __init__(self, handle):
+    def __init__(self, handle: int) -> None:
         self._handle = handle
         inputs, classes = ctypes.c_int32(), ctypes.c_int32()
         _check(_library().engine_shape(handle, ctypes.byref(inputs), ctypes.byref(classes)))
         self.inputs, self.classes = inputs.value, classes.value
 
     @classmethod
-    def create(cls, spec, input_divisor=1.0, seed=0, backend="simd", threads=1):
+    def create(cls, spec: str, input_divisor: float = 1.0, seed: int = 0, backend: Backend = "simd",
+               threads: int = 1) -> Model:
         """A new network from a spec like "784-128-10 tanh"; raw inputs are divided by input_divisor."""
         handle = ctypes.c_int64()
         _check(_library().engine_create(spec.encode(), input_divisor, seed, backend.encode(), threads, ctypes.byref(handle)))
         return cls(handle.value)
 
     @classmethod
-    def load(cls, path, backend="simd", threads=1):
+    def load(cls, path: PathLike, backend: Backend = "simd", threads: int = 1) -> Model:
         """A model saved by save() or `engine train --out`."""
         handle = ctypes.c_int64()
         _check(_library().engine_load(os.fsencode(path), backend.encode(), threads, ctypes.byref(handle)))
         return cls(handle.value)
 
     @classmethod
-    def import_onnx(cls, path, backend="simd", threads=1):
+    def import_onnx(cls, path: PathLike, backend: Backend = "simd", threads: int = 1) -> Model:
         """A model from an ONNX file (torch.onnx.export's Gemm MLPs, Keras/tf2onnx MatMul + Add, export_onnx())."""
         handle = ctypes.c_int64()
         _check(_library().engine_import_onnx(os.fsencode(path), backend.encode(), threads, ctypes.byref(handle)))
         return cls(handle.value)
 
     @classmethod
-    def from_bytes(cls, data, backend="simd", threads=1):
+    def from_bytes(cls, data: Union[bytes, bytearray, memoryview], backend: Backend = "simd", threads: int = 1) -> Model:
         """A model from the bytes of a model file (to_bytes(), save())."""
         data = bytes(data)
         handle = ctypes.c_int64()
         _check(_library().engine_load_buffer(data, len(data), backend.encode(), threads, ctypes.byref(handle)))
         return cls(handle.value)
 
-    def to_bytes(self):
+    def to_bytes(self) -> bytes:
         """The model file's bytes (what save() writes)."""
         size = ctypes.c_size_t()
         _check(_library().engine_save_buffer(self._handle, None, 0, ctypes.byref(size)))
@@ -300,28 +323,28 @@ class Model:
         _check(_library().engine_save_buffer(self._handle, buffer, size.value, ctypes.byref(size)))
         return buffer.raw[:size.value]
 
-    def save(self, path):
+    def save(self, path: PathLike) -> None:
         """Saves atomically (an interrupted save leaves an existing file intact)."""
         _check(_library().engine_save(self._handle, os.fsencode(path)))
 
-    def export_onnx(self, path):
+    def export_onnx(self, path: PathLike) -> None:
         """Writes a standard ONNX model (input "input" of raw features, output "probabilities")."""
         _check(_library().engine_export_onnx(self._handle, os.fsencode(path)))
 
     @property
-    def layers(self):
+    def layers(self) -> int:
         """Number of dense layers."""
         n = ctypes.c_int32()
         _check(_library().engine_layer_count(self._handle, ctypes.byref(n)))
         return n.value
 
-    def layer_shape(self, layer):
+    def layer_shape(self, layer: int) -> Tuple[int, int]:
         """(fan_in, fan_out) of layer `layer` (0-based)."""
         fan_in, fan_out = ctypes.c_int32(), ctypes.c_int32()
         _check(_library().engine_layer_shape(self._handle, layer, ctypes.byref(fan_in), ctypes.byref(fan_out)))
         return fan_in.value, fan_out.value
 
-    def get_weights(self, layer):
+    def get_weights(self, layer: int) -> Tuple[Any, Any]:
         """(W, b) of layer `layer`: W flat row-major fan_in x fan_out (z = x W + b), b fan_out values, as array('f')
         (NumPy arrays shaped (fan_in, fan_out) and (fan_out,) when NumPy is imported)."""
         fan_in, fan_out = self.layer_shape(layer)
@@ -334,32 +357,34 @@ class Model:
             return np.frombuffer(w, dtype=np.float32).reshape(fan_in, fan_out).copy(), np.frombuffer(b, dtype=np.float32).copy()
         return w, b
 
-    def set_weights(self, layer, weights, bias):
+    def set_weights(self, layer: int, weights: ArrayLike, bias: ArrayLike) -> None:
         """Replaces layer `layer`'s weights (fan_in x fan_out values, row-major) and bias (fan_out values)."""
         pw, keep_w, nw = _buffer(_c_float32(weights), "f", ctypes.c_float)
         pb, keep_b, nb = _buffer(_c_float32(bias), "f", ctypes.c_float)
         _check(_library().engine_set_weights(self._handle, layer, pw, nw, pb, nb))
 
-    def close(self):
+    def close(self) -> None:
         if getattr(self, "_handle", 0):
             _library().engine_free(self._handle)
             self._handle = 0
 
-    def __enter__(self):
+    def __enter__(self) -> Model:
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def __del__(self):
+    def __del__(self) -> None:
         try:
             self.close()
         except Exception:
             pass
 
-    def train(self, x, y, epochs=10, batch_size=32, learning_rate=0.1, l2=1e-4, seed=0, shuffle=True, on_epoch=None,
-              optimizer="sgd", momentum=0.9, beta1=0.9, beta2=0.999, eps=1e-8,
-              schedule="constant", lr_step=10, lr_gamma=0.1, lr_min=0.0):
+    def train(self, x: ArrayLike, y: ArrayLike, epochs: int = 10, batch_size: int = 32, learning_rate: float = 0.1,
+              l2: float = 1e-4, seed: int = 0, shuffle: bool = True,
+              on_epoch: Optional[Callable[[int, float], object]] = None, optimizer: Optimizer = "sgd",
+              momentum: float = 0.9, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8,
+              schedule: Schedule = "constant", lr_step: int = 10, lr_gamma: float = 0.1, lr_min: float = 0.0) -> float:
         """Mini-batch training on raw features x (rows x inputs) and labels y (0..classes-1). Returns the last
         epoch's mean training loss. on_epoch(epoch, mean_loss) is called after every epoch.
         optimizer: sgd, momentum, nesterov, adam or adamw (PyTorch's conventions; l2 is adamw's decoupled decay);
@@ -371,7 +396,10 @@ class Model:
             raise ValueError(f"schedule must be one of {', '.join(SCHEDULES)}, got {schedule!r}")
         f = Features(x, self.inputs)
         py, keep_y = _labels(y, f.rows)
-        callback = _EPOCH_CALLBACK(lambda e, loss, _: on_epoch(e, loss)) if on_epoch else _EPOCH_CALLBACK()
+        callback = _EPOCH_CALLBACK(0)  # NULL: no callback
+        if on_epoch is not None:
+            report: Callable[[int, float], object] = on_epoch
+            callback = _EPOCH_CALLBACK(lambda e, loss, _: report(e, loss))
         options = _TrainOptions(epochs, batch_size, learning_rate, l2, seed, 1 if shuffle else 0, callback, None)
         rule = _OptimizerOptions(OPTIMIZERS.index(optimizer), momentum, beta1, beta2, eps,
                                  SCHEDULES.index(schedule), lr_step, lr_gamma, lr_min)
@@ -380,8 +408,9 @@ class Model:
                                               ctypes.byref(options), ctypes.byref(rule), ctypes.byref(loss)))
         return loss.value
 
-    def train_step(self, x, y, learning_rate=0.1, l2=1e-4, optimizer="sgd", momentum=0.9, beta1=0.9, beta2=0.999,
-                   eps=1e-8):
+    def train_step(self, x: ArrayLike, y: ArrayLike, learning_rate: float = 0.1, l2: float = 1e-4,
+                   optimizer: Optimizer = "sgd", momentum: float = 0.9, beta1: float = 0.9, beta2: float = 0.999,
+                   eps: float = 1e-8) -> float:
         """One optimizer step on one batch; returns the batch's mean loss before the update. The optimizer's state
         carries over between steps while the optimizer and its settings stay the same."""
         if optimizer not in OPTIMIZERS:
@@ -395,7 +424,7 @@ class Model:
                                             ctypes.byref(loss)))
         return loss.value
 
-    def predict_proba(self, x):
+    def predict_proba(self, x: ArrayLike) -> Probabilities:
         """Class probabilities: a (rows, classes) float32 NumPy array for NumPy input, else a flat array('f') of
         rows*classes values."""
         f = Features(x, self.inputs)
@@ -410,7 +439,7 @@ class Model:
                                                 f.rows * self.classes))
         return out
 
-    def predict(self, x):
+    def predict(self, x: ArrayLike) -> Any:
         """The most probable class of each row (a NumPy int64 array for NumPy input, else a list)."""
         p, k = self.predict_proba(x), self.classes
         np = _numpy_of(p)
@@ -418,7 +447,7 @@ class Model:
             return p.argmax(axis=1)
         return [max(range(k), key=lambda c: p[i * k + c]) for i in range(len(p) // k)]
 
-    def evaluate(self, x, y):
+    def evaluate(self, x: ArrayLike, y: ArrayLike) -> Evaluation:
         """{"accuracy", "sensitivity": [per class], "specificity": [per class], "confusion": [[true][predicted]]}."""
         f = Features(x, self.inputs).packed()
         py, keep_y = _labels(y, f.rows)
@@ -442,7 +471,9 @@ def _c_float32(values):
     return np.ascontiguousarray(values, dtype=np.float32).reshape(-1) if np is not None else values
 
 
-def sgemm(a, b, c, m, n, k, trans_a=False, trans_b=False, lda=None, ldb=None, ldc=None, accumulate=False, threads=1):
+def sgemm(a: ArrayLike, b: ArrayLike, c: Any, m: int, n: int, k: int, trans_a: bool = False, trans_b: bool = False,
+          lda: Optional[int] = None, ldb: Optional[int] = None, ldc: Optional[int] = None, accumulate: bool = False,
+          threads: int = 1) -> None:
     """C = op(A)·op(B) (+ C when accumulate) in place on c (a writable float32 buffer), row-major with leading
     dimensions defaulting to the stored row lengths. Bit-identical to the engine's scalar reference."""
     lda = lda if lda is not None else (m if trans_a else k)
@@ -464,5 +495,5 @@ def sgemm(a, b, c, m, n, k, trans_a=False, trans_b=False, lda=None, ldb=None, ld
         if have < need:
             raise ValueError(f"{name} holds {have} floats, the {m}x{n}x{k} product needs {need}")
     pc = (ctypes.cast((ctypes.c_float * (view.nbytes // 4)).from_buffer(view.cast("B")), ctypes.POINTER(ctypes.c_float))
-          if view.nbytes else ctypes.cast(None, ctypes.POINTER(ctypes.c_float)))
+          if view.nbytes else ctypes.POINTER(ctypes.c_float)())
     _check(_library().engine_sgemm(int(trans_a), int(trans_b), m, n, k, pa, lda, pb, ldb, pc, ldc, int(accumulate), threads))

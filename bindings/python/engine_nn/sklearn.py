@@ -9,14 +9,17 @@ unscaled: scale features first (StandardScaler, or divide images by 255) as with
 Pickling stores the engine's model file bytes, so an unpickled classifier predicts the same bits.
 """
 
+from __future__ import annotations
+
 import numbers
+from typing import Any, Literal, Sequence, Union
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted
+from sklearn.base import BaseEstimator, ClassifierMixin  # type: ignore[import]  # no type information
+from sklearn.utils.multiclass import check_classification_targets  # type: ignore[import]
+from sklearn.utils.validation import check_is_fitted  # type: ignore[import]
 
-from .core import OPTIMIZERS, Model
+from .core import OPTIMIZERS, ArrayLike, Backend, Model, Optimizer
 
 ACTIVATIONS = ("relu", "tanh", "sigmoid")
 
@@ -44,8 +47,11 @@ class EngineClassifier(ClassifierMixin, BaseEstimator):
     threads : int, default 1
     """
 
-    def __init__(self, hidden_layer_sizes=(100,), activation="relu", optimizer="adam", learning_rate=1e-3, epochs=200,
-                 batch_size=32, l2=1e-4, shuffle=True, random_state=None, backend="simd", threads=1):
+    def __init__(self, hidden_layer_sizes: Sequence[int] = (100,),
+                 activation: Literal["relu", "tanh", "sigmoid"] = "relu", optimizer: Optimizer = "adam",
+                 learning_rate: float = 1e-3, epochs: int = 200, batch_size: int = 32, l2: float = 1e-4,
+                 shuffle: bool = True, random_state: Union[int, np.random.RandomState, None] = None,
+                 backend: Backend = "simd", threads: int = 1) -> None:
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.optimizer = optimizer
@@ -88,7 +94,7 @@ class EngineClassifier(ClassifierMixin, BaseEstimator):
             return int(rs.randint(0, 2**31 - 1))
         raise ValueError(f"random_state must be an int, a numpy RandomState or None, got {rs!r}")
 
-    def fit(self, X, y):
+    def fit(self, X: ArrayLike, y: ArrayLike) -> EngineClassifier:
         """Trains a new network on X (n_samples, n_features) and labels y (any hashable labels)."""
         sizes = self._check_params()
         X, y = self._validate_data(X, y, dtype=np.float32, order="C")
@@ -114,13 +120,13 @@ class EngineClassifier(ClassifierMixin, BaseEstimator):
         self.loss_ = loss
         return self
 
-    def predict_proba(self, X):
+    def predict_proba(self, X: ArrayLike) -> Any:
         """Class probabilities, (n_samples, n_classes) float32, columns in the order of classes_."""
         check_is_fitted(self, "classes_")
         X = self._validate_data(X, dtype=np.float32, order="C", reset=False)
         return self._model.predict_proba(X)
 
-    def predict(self, X):
+    def predict(self, X: ArrayLike) -> Any:
         """The most probable class label of each sample (the first one on ties)."""
         p = self.predict_proba(X)  # first: it raises NotFittedError on an unfitted classifier
         return self.classes_[np.argmax(p, axis=1)]
