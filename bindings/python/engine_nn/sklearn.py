@@ -7,6 +7,9 @@
 Any class labels (strings, negative integers, ...) are mapped to 0..k-1 and back. The network sees X as float32,
 unscaled: scale features first (StandardScaler, or divide images by 255) as with scikit-learn's own MLPClassifier.
 Pickling stores the engine's model file bytes, so an unpickled classifier predicts the same bits.
+
+A fitted scikit-learn MLPClassifier comes in with model_from_sklearn(mlp) (an engine_nn.Model) or
+EngineClassifier.from_sklearn(mlp) (a fitted estimator with the same classes_): same weights, in float32.
 """
 
 from __future__ import annotations
@@ -22,6 +25,42 @@ from sklearn.utils.validation import check_is_fitted  # type: ignore[import]
 from .core import OPTIMIZERS, ArrayLike, Backend, Model, Optimizer
 
 ACTIVATIONS = ("relu", "tanh", "sigmoid")
+# scikit-learn's hidden activations by their engine names (its "identity" has no engine counterpart).
+_SKLEARN_ACTIVATIONS = {"relu": "relu", "tanh": "tanh", "logistic": "sigmoid"}
+
+
+def model_from_sklearn(mlp: Any, backend: Backend = "simd", threads: int = 1) -> Model:
+    """An engine model with the weights of a fitted scikit-learn MLPClassifier (coefs_ and intercepts_, in float32):
+    its predict_proba agrees with the MLPClassifier's to float32 rounding, its classes are mlp.classes_ in that
+    order, and it takes the features the MLPClassifier took (no scaling: input_divisor 1). A binary classifier's
+    single logistic output becomes a softmax over two outputs whose first is fixed at 0, the same probabilities.
+    Multilabel classifiers and the "identity" hidden activation have no engine form and raise ValueError."""
+    from sklearn.neural_network import MLPClassifier  # type: ignore[import]
+
+    if not isinstance(mlp, MLPClassifier):
+        raise TypeError(f"expected a fitted sklearn.neural_network.MLPClassifier, got {type(mlp).__name__}")
+    check_is_fitted(mlp, "coefs_")
+    if mlp.out_activation_ not in ("softmax", "logistic") or (mlp.out_activation_ == "logistic" and mlp.n_outputs_ != 1):
+        raise ValueError(f"a multilabel MLPClassifier (output {mlp.out_activation_!r}, {mlp.n_outputs_} outputs) "
+                         "has no engine form: the engine's output is one softmax over the classes")
+    if mlp.activation not in _SKLEARN_ACTIVATIONS:
+        raise ValueError(f"hidden activation {mlp.activation!r} has no engine form "
+                         f"(the engine has {', '.join(_SKLEARN_ACTIVATIONS)})")
+    weights = [np.asarray(w, dtype=np.float32) for w in mlp.coefs_]
+    biases = [np.asarray(b, dtype=np.float32) for b in mlp.intercepts_]
+    if mlp.out_activation_ == "logistic":  # p(class 1) = sigmoid(z) = softmax([0, z])[1]
+        weights[-1] = np.hstack([np.zeros_like(weights[-1]), weights[-1]])
+        biases[-1] = np.concatenate([np.zeros_like(biases[-1]), biases[-1]])
+    widths = [weights[0].shape[0]] + [w.shape[1] for w in weights]
+    spec = "-".join(str(w) for w in widths) + " " + _SKLEARN_ACTIVATIONS[mlp.activation]
+    model = Model.create(spec, input_divisor=1.0, backend=backend, threads=threads)
+    try:
+        for layer, (w, b) in enumerate(zip(weights, biases)):
+            model.set_weights(layer, w, b)
+    except Exception:
+        model.close()
+        raise
+    return model
 
 
 class EngineClassifier(ClassifierMixin, BaseEstimator):
@@ -63,6 +102,27 @@ class EngineClassifier(ClassifierMixin, BaseEstimator):
         self.random_state = random_state
         self.backend = backend
         self.threads = threads
+
+    @classmethod
+    def from_sklearn(cls, mlp: Any, backend: Backend = "simd", threads: int = 1) -> EngineClassifier:
+        """A fitted EngineClassifier with the network of a fitted scikit-learn MLPClassifier (model_from_sklearn):
+        the same classes_, layer sizes and activation, and the MLPClassifier's training settings where the two
+        share them, for a later fit()."""
+        model = model_from_sklearn(mlp, backend=backend, threads=threads)
+        solver = {"adam": "adam", "sgd": "nesterov" if mlp.nesterovs_momentum and mlp.momentum > 0 else
+                  "momentum" if mlp.momentum > 0 else "sgd"}.get(mlp.solver, "adam")
+        batch = 200 if mlp.batch_size == "auto" else mlp.batch_size  # "auto" is min(200, n); fit() caps it at n too
+        clf = cls(hidden_layer_sizes=tuple(w.shape[1] for w in mlp.coefs_[:-1]),
+                  activation=_SKLEARN_ACTIVATIONS[mlp.activation], optimizer=solver,  # type: ignore[arg-type]
+                  learning_rate=float(mlp.learning_rate_init), epochs=int(mlp.max_iter), batch_size=int(batch),
+                  l2=float(mlp.alpha), shuffle=bool(mlp.shuffle), backend=backend, threads=threads)
+        clf._model = model
+        clf.classes_ = mlp.classes_
+        clf.loss_ = float(mlp.loss_)
+        clf.n_features_in_ = model.inputs
+        if hasattr(mlp, "feature_names_in_"):
+            clf.feature_names_in_ = mlp.feature_names_in_
+        return clf
 
     def _check_params(self):
         sizes = self.hidden_layer_sizes

@@ -208,6 +208,49 @@ class SklearnTests(unittest.TestCase):
         with self.assertRaisesRegex(ValueError, "activation"):
             EngineClassifier(activation="softsign").fit(x, y)
 
+    def test_an_mlpclassifier_comes_in_with_its_probabilities(self):
+        import warnings
+        from sklearn.exceptions import ConvergenceWarning
+        from sklearn.neural_network import MLPClassifier
+        from engine_nn.sklearn import EngineClassifier, model_from_sklearn
+        x, y = blobs(seed=2)
+        x = x / 255
+        labels = {"three classes": np.array(["cat", "dog", "emu"])[y], "two classes": np.where(y == 0, 5, -1)}
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            for activation in ("relu", "tanh", "logistic"):
+                for name, target in labels.items():
+                    for hidden in ((9, 4), ()):
+                        mlp = MLPClassifier(hidden_layer_sizes=hidden, activation=activation, max_iter=40,
+                                            random_state=3).fit(x, target)
+                        what = f"{activation}, {name}, hidden {hidden}"
+                        clf = EngineClassifier.from_sklearn(mlp, backend="reference")
+                        self.assertEqual(list(clf.classes_), list(mlp.classes_), what)
+                        p = clf.predict_proba(x)
+                        self.assertEqual(p.shape, (300, len(mlp.classes_)), what)
+                        # float32 weights and arithmetic against scikit-learn's float64: rounding apart, no more
+                        self.assertLess(np.abs(p - mlp.predict_proba(x)).max(), 1e-5, what)
+                        self.assertEqual(list(clf.predict(x)), list(mlp.predict(x)), what)
+                        with model_from_sklearn(mlp) as model:  # the simd backend: the same bits
+                            self.assertEqual(model.predict_proba(x.astype(np.float32)).tobytes(), p.tobytes(), what)
+                        again = pickle.loads(pickle.dumps(clf))
+                        self.assertEqual(again.predict_proba(x).tobytes(), p.tobytes(), what)
+            imported = EngineClassifier.from_sklearn(mlp)
+            self.assertEqual((imported.activation, imported.hidden_layer_sizes, imported.optimizer), ("sigmoid", (), "adam"))
+            self.assertGreater(imported.set_params(epochs=30, learning_rate=0.05).fit(x, y).score(x, y), 0.95)  # refits
+
+            with self.assertRaisesRegex(ValueError, "identity"):
+                model_from_sklearn(MLPClassifier(hidden_layer_sizes=(4,), activation="identity", max_iter=5).fit(x, y))
+            multilabel = np.stack([y == 0, y == 1], axis=1).astype(int)
+            with self.assertRaisesRegex(ValueError, "multilabel"):
+                model_from_sklearn(MLPClassifier(hidden_layer_sizes=(4,), max_iter=5).fit(x, multilabel))
+        from sklearn.exceptions import NotFittedError
+        from sklearn.neural_network import MLPRegressor
+        with self.assertRaises(NotFittedError):
+            model_from_sklearn(MLPClassifier())
+        with self.assertRaisesRegex(TypeError, "MLPClassifier"):
+            model_from_sklearn(MLPRegressor())
+
 
 WHEEL_CHECK = (REPO / "bindings" / "python" / "wheel_check.py").read_text()
 

@@ -24,8 +24,9 @@ def public_functions():
              engine_nn.EngineError.__init__]
     classes = [engine_nn.Model]
     if importlib.util.find_spec("sklearn") is not None:
-        from engine_nn.sklearn import EngineClassifier
+        from engine_nn.sklearn import EngineClassifier, model_from_sklearn
         classes.append(EngineClassifier)
+        found.append(model_from_sklearn)
     for cls in classes:
         for name, member in vars(cls).items():
             if name.startswith("_") and name not in ("__init__", "__enter__", "__exit__"):
