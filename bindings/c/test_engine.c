@@ -308,6 +308,27 @@ static void test_buffers(void) {
     engine_free(loaded);
 }
 
+static void test_spec(void) {
+    engine_model m = trained("simd", 1), loaded = 0, relu = 0;
+    char spec[32];
+    size_t size = 0, got = 0;
+    CHECK(engine_spec(m, NULL, 0, &size) == ENGINE_OK && size == strlen("4-8-3 tanh") + 1, "spec size query gave %zu", size);
+    memset(spec, 'x', sizeof spec);
+    CHECK(engine_spec(m, spec, size - 1, &got) == ENGINE_ERROR_ARGUMENT && got == size && spec[0] == 'x', "short spec buffer accepted");
+    CHECK(engine_spec(m, spec, sizeof spec, &got) == ENGINE_OK && got == size && strcmp(spec, "4-8-3 tanh") == 0, "spec '%s'", spec);
+    CHECK(engine_spec(m, spec, sizeof spec, NULL) == ENGINE_ERROR_ARGUMENT, "NULL out_size accepted");
+    CHECK(engine_spec(987654, spec, sizeof spec, &got) == ENGINE_ERROR_ARGUMENT, "unknown handle accepted");
+    /* A loaded model knows its architecture too: what R and Python print for it. */
+    const char *path = "out/native/test-spec.model";
+    CHECK(engine_create("5-7-6-2 relu", 1.0f, 1, NULL, 1, &relu) == ENGINE_OK && engine_save(relu, path) == ENGINE_OK, "save a relu model");
+    CHECK(engine_load(path, "reference", 1, &loaded) == ENGINE_OK, "load it");
+    remove(path);
+    CHECK(engine_spec(loaded, spec, sizeof spec, &got) == ENGINE_OK && strcmp(spec, "5-7-6-2 relu") == 0, "loaded spec '%s'", spec);
+    engine_free(m);
+    engine_free(relu);
+    engine_free(loaded);
+}
+
 static void test_onnx(void) {
     engine_model m = trained("simd", 1);
     const char *path = "out/native/test-model.onnx";
@@ -498,6 +519,7 @@ int main(void) {
     test_sgemm();
     test_version_and_isa();
     test_buffers();
+    test_spec();
     test_onnx();
     test_weights();
     test_train_step();

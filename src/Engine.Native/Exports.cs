@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Reflection;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Text;
 using Engine.Data;
 using Engine.Kernels;
 using Engine.Numerics;
@@ -347,12 +348,31 @@ static unsafe class Exports
         Require(outSize is not null, "out_size is NULL");
         byte[] bytes;
         lock (h.Gate) bytes = h.Model.ToBytes();
+        return CopyOut(bytes, buffer, capacity, outSize, "the model");
+    });
+
+    [UnmanagedCallersOnly(EntryPoint = "engine_spec")]
+    static int Spec(long model, byte* buffer, nuint capacity, nuint* outSize) => Call(() =>
+    {
+        var h = Find(model);
+        Require(outSize is not null, "out_size is NULL");
+        string spec;
+        lock (h.Gate) spec = h.Model.Describe();
+        return CopyOut(Encoding.UTF8.GetBytes(spec + "\0"), buffer, capacity, outSize, "the spec");
+    });
+
+    /// <summary>
+    /// The caller-buffer convention of engine_save_buffer and engine_spec: *out_size gets the bytes needed, a NULL buffer
+    /// asks only for that, and a shorter buffer is an argument error that leaves it untouched.
+    /// </summary>
+    static int CopyOut(byte[] bytes, byte* buffer, nuint capacity, nuint* outSize, string what)
+    {
         *outSize = (nuint)bytes.Length;
         if (buffer is null) return Ok; // the size query
-        Require(capacity >= (nuint)bytes.Length, $"buffer holds {capacity} bytes, the model needs {bytes.Length} (*out_size)");
+        Require(capacity >= (nuint)bytes.Length, $"buffer holds {capacity} bytes, {what} needs {bytes.Length} (*out_size)");
         bytes.CopyTo(new Span<byte>(buffer, bytes.Length));
         return Ok;
-    });
+    }
 
     [UnmanagedCallersOnly(EntryPoint = "engine_load_buffer")]
     static int LoadBuffer(byte* data, nuint size, byte* backend, int threads, long* outModel) => Call(() =>

@@ -145,6 +145,7 @@ def _load():
         "engine_load_buffer": (i32, [ctypes.c_void_p, size, pstr, i32, ph]),
         "engine_export_onnx": (i32, [i64, pstr]),
         "engine_import_onnx": (i32, [pstr, pstr, i32, ph]),
+        "engine_spec": (i32, [i64, ctypes.c_char_p, size, ctypes.POINTER(size)]),
         "engine_layer_count": (i32, [i64, pi]),
         "engine_layer_shape": (i32, [i64, i32, pi, pi]),
         "engine_get_weights": (i32, [i64, i32, pf, i64, pf, i64]),
@@ -330,6 +331,20 @@ class Model:
     def export_onnx(self, path: PathLike) -> None:
         """Writes a standard ONNX model (input "input" of raw features, output "probabilities")."""
         _check(_library().engine_export_onnx(self._handle, os.fsencode(path)))
+
+    @property
+    def spec(self) -> str:
+        """The architecture as create()'s spec, e.g. "784-128-10 tanh" (for loaded and imported models too)."""
+        size = ctypes.c_size_t()
+        _check(_library().engine_spec(self._handle, None, 0, ctypes.byref(size)))
+        buffer = ctypes.create_string_buffer(size.value)
+        _check(_library().engine_spec(self._handle, buffer, size.value, ctypes.byref(size)))
+        return buffer.value.decode()
+
+    def __repr__(self) -> str:
+        if not getattr(self, "_handle", 0):
+            return "<engine_nn.Model (closed)>"
+        return f"<engine_nn.Model {self.spec}: {self.inputs} inputs, {self.classes} classes>"
 
     @property
     def layers(self) -> int:

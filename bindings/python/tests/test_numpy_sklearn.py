@@ -132,6 +132,9 @@ class NumpyTests(unittest.TestCase):
         data = self.model.to_bytes()
         with engine_nn.Model.from_bytes(data, backend="reference") as copy:
             self.assertEqual(copy.predict_proba(self.x).tobytes(), self.model.predict_proba(self.x).tobytes())
+            self.assertEqual(copy.spec, "5-16-3 tanh")  # a loaded model knows its architecture
+            self.assertEqual(repr(copy), "<engine_nn.Model 5-16-3 tanh: 5 inputs, 3 classes>")
+        self.assertEqual(repr(copy), "<engine_nn.Model (closed)>")
         with self.assertRaises(engine_nn.EngineError):
             engine_nn.Model.from_bytes(data[:-3])
         self.assertEqual(self.model.layers, 2)
@@ -155,6 +158,7 @@ class NumpyTests(unittest.TestCase):
             self.assertGreater(os.path.getsize(path), 4 * (5 * 16 + 16 * 3))
             with engine_nn.Model.import_onnx(path) as back:  # and in again: the same bits
                 self.assertEqual(back.predict_proba(self.x).tobytes(), self.model.predict_proba(self.x).tobytes())
+                self.assertEqual(back.spec, "5-16-3 tanh")
             with self.assertRaises(engine_nn.EngineError):
                 engine_nn.Model.import_onnx(os.path.join(d, "missing.onnx"))
         losses = [self.model.train_step(self.x[i:i + 30], self.y[i:i + 30], learning_rate=0.01, optimizer="adam")
@@ -232,6 +236,8 @@ class SklearnTests(unittest.TestCase):
                         self.assertLess(np.abs(p - mlp.predict_proba(x)).max(), 1e-5, what)
                         self.assertEqual(list(clf.predict(x)), list(mlp.predict(x)), what)
                         with model_from_sklearn(mlp) as model:  # the simd backend: the same bits
+                            widths = [5, *hidden, len(mlp.classes_)]
+                            self.assertEqual(model.spec, "-".join(map(str, widths)) + " " + clf.activation, what)
                             self.assertEqual(model.predict_proba(x.astype(np.float32)).tobytes(), p.tobytes(), what)
                         again = pickle.loads(pickle.dumps(clf))
                         self.assertEqual(again.predict_proba(x).tobytes(), p.tobytes(), what)

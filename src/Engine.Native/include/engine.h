@@ -186,6 +186,11 @@ int32_t engine_load_buffer(const void *data, size_t size, const char *backend, i
    input scaling, the layers and softmax, output "probabilities" [batch, classes]. */
 int32_t engine_export_onnx(engine_model model, const char *path);
 
+/* The model's architecture as engine_create's spec, e.g. "784-128-10 tanh" (also for loaded and imported models),
+   NUL-terminated into buffer. Sizes as in engine_save_buffer: *out_size gets the bytes needed including the NUL,
+   buffer NULL asks only for that, a shorter capacity fails with nothing written. */
+int32_t engine_spec(engine_model model, char *buffer, size_t capacity, size_t *out_size);
+
 /* Number of dense layers (hidden layers + output layer). */
 int32_t engine_layer_count(engine_model model, int32_t *out_layers);
 

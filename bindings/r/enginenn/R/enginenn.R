@@ -1,9 +1,10 @@
 # R interface to the Engine C ABI. A model is an "engine_model": a list holding an external pointer (freed by
 # a finalizer when R collects the model, or at once by engine_free) and the network's shape.
 
-.model <- function(ptr, spec = NULL) {
+.model <- function(ptr) {
   shape <- .Call(C_shape, ptr)
-  structure(list(ptr = ptr, inputs = shape[1], classes = shape[2], spec = spec), class = "engine_model")
+  # The spec comes from the engine, so a loaded model shows its architecture too.
+  structure(list(ptr = ptr, inputs = shape[1], classes = shape[2], spec = .Call(C_spec, ptr)), class = "engine_model")
 }
 
 .stop <- function(...) stop(sprintf(...), call. = FALSE)
@@ -46,7 +47,7 @@ engine_create <- function(spec, input_divisor = 1, seed = 0, backend = "simd", t
   if (!is.numeric(input_divisor) || length(input_divisor) != 1 || is.na(input_divisor))
     .stop("engine: input_divisor must be one number")
   ptr <- .Call(C_create, spec, as.double(input_divisor), .seed(seed), backend, .count(threads, "threads"))
-  .model(ptr, spec)
+  .model(ptr)
 }
 
 engine_load <- function(path, backend = "simd", threads = 1L) {
@@ -102,8 +103,7 @@ predict.engine_model <- function(object, newdata, type = c("prob", "class"), ...
 
 print.engine_model <- function(x, ...) {
   status <- tryCatch({ .Call(C_shape, x$ptr); "" }, error = function(e) " (freed)")
-  cat(sprintf("<engine_model %s: %d inputs, %d classes%s>\n",
-              if (is.null(x$spec)) "loaded" else x$spec, x$inputs, x$classes, status))
+  cat(sprintf("<engine_model %s: %d inputs, %d classes%s>\n", x$spec, x$inputs, x$classes, status))
   invisible(x)
 }
 

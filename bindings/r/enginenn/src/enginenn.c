@@ -132,6 +132,16 @@ SEXP enginenn_shape(SEXP model) {
     return out;
 }
 
+/* The architecture as engine_create's spec, e.g. "784-128-10 tanh" (loaded models too). */
+SEXP enginenn_spec(SEXP model) {
+    engine_model m = handle_of(model);
+    size_t size = 0;
+    check(engine_spec(m, NULL, 0, &size));
+    char *buffer = R_alloc(size, 1);
+    check(engine_spec(m, buffer, size, &size));
+    return Rf_mkString(buffer);
+}
+
 static void print_epoch(int32_t epoch, double mean_loss, void *user) {
     (void)user;
     Rprintf("epoch %d: mean training loss %.4f\n", epoch, mean_loss);
@@ -230,6 +240,7 @@ static const R_CallMethodDef call_methods[] = {
     {"save", (DL_FUNC)&enginenn_save, 2},
     {"free", (DL_FUNC)&enginenn_free, 1},
     {"shape", (DL_FUNC)&enginenn_shape, 1},
+    {"spec", (DL_FUNC)&enginenn_spec, 1},
     {"train", (DL_FUNC)&enginenn_train, 6},
     {"predict", (DL_FUNC)&enginenn_predict, 2},
     {"evaluate", (DL_FUNC)&enginenn_evaluate, 3},

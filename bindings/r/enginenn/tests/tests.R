@@ -60,6 +60,9 @@ path <- tempfile(fileext = ".bin")
 engine_save(m, path)
 loaded <- engine_load(path)
 check(identical(predict(loaded, x), p), "save/load round trip")
+check(identical(loaded$spec, "4-8-3 tanh"), sprintf("a loaded model knows its spec (%s)", loaded$spec))
+check(grepl("<engine_model 4-8-3 tanh: 4 inputs, 3 classes>", paste(capture.output(print(loaded)), collapse = ""),
+            fixed = TRUE), "print shows a loaded model's architecture")
 engine_free(m); engine_free(ref); engine_free(loaded)
 engine_free(m)  # a second free is harmless
 check(grepl("freed", error_of(predict(m, x))), "freed model is rejected")
