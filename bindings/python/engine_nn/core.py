@@ -2,7 +2,8 @@
 
 Arrays can be NumPy arrays of any numeric dtype and memory layout (converted once; a C-contiguous float32 array,
 a float32 array with strided rows, or a Fortran-ordered float32 array is passed without a copy), anything with
-the buffer protocol holding float32 / int32 (array.array('f'), memoryviews), or plain sequences of numbers.
+the buffer protocol holding float32 / int32 (array.array('f'), memoryviews), or plain sequences of numbers (flat,
+or features as a list of rows). Pickling or copying a Model makes a model of its own (from its bytes).
 NumPy is used only when the caller hands in NumPy arrays; it is never imported otherwise.
 
     import engine_nn
@@ -199,6 +200,20 @@ def _buffer(values, typecode, ctype):
     return ctypes.cast((ctype * len(arr)).from_buffer(arr), ctypes.POINTER(ctype)), arr, len(arr)
 
 
+def _flatten_rows(rows, inputs):
+    """A list of rows (each a sequence of `inputs` numbers) as one flat list, row after row."""
+    flat = []
+    for i, row in enumerate(rows):
+        try:
+            width = len(row)
+        except TypeError:
+            raise ValueError(f"x mixes rows and single numbers (item {i} is {type(row).__name__})") from None
+        if width != inputs:
+            raise ValueError(f"row {i} of x has {width} values, the model takes {inputs}")
+        flat.extend(row)
+    return flat
+
+
 class Features:
     """Feature rows as the C ABI takes them: pointer, rows, layout and leading dimension, plus what keeps the memory
     alive. A NumPy array is converted at most once (np.ascontiguousarray(x, dtype=np.float32)); float32 arrays that
@@ -231,6 +246,8 @@ class Features:
             self.rows = x.shape[0]
             self.pointer = ctypes.cast(ctypes.c_void_p(x.ctypes.data), _PF)
         else:
+            if isinstance(x, (list, tuple)) and x and not isinstance(x[0], (int, float)):
+                x = _flatten_rows(x, inputs)
             self.pointer, self.array, n = _buffer(x, "f", ctypes.c_float)
             if n % inputs:
                 raise ValueError(f"{n} feature values are not whole rows of {inputs}")
@@ -280,8 +297,9 @@ def instruction_set() -> str:
 class Model:
     """A classifier inside the engine (network + input scaling + backend). Close it, or use `with`."""
 
-    def __init__(self, handle: int) -> None:
+    def __init__(self, handle: int, backend: Backend = "simd", threads: int = 1) -> None:
         self._handle = handle
+        self._backend, self._threads = backend, threads
         inputs, classes = ctypes.c_int32(), ctypes.c_int32()
         _check(_library().engine_shape(handle, ctypes.byref(inputs), ctypes.byref(classes)))
         self.inputs, self.classes = inputs.value, classes.value
@@ -292,21 +310,21 @@ class Model:
         """A new network from a spec like "784-128-10 tanh"; raw inputs are divided by input_divisor."""
         handle = ctypes.c_int64()
         _check(_library().engine_create(spec.encode(), input_divisor, seed, backend.encode(), threads, ctypes.byref(handle)))
-        return cls(handle.value)
+        return cls(handle.value, backend, threads)
 
     @classmethod
     def load(cls, path: PathLike, backend: Backend = "simd", threads: int = 1) -> Model:
         """A model saved by save() or `engine train --out`."""
         handle = ctypes.c_int64()
         _check(_library().engine_load(os.fsencode(path), backend.encode(), threads, ctypes.byref(handle)))
-        return cls(handle.value)
+        return cls(handle.value, backend, threads)
 
     @classmethod
     def import_onnx(cls, path: PathLike, backend: Backend = "simd", threads: int = 1) -> Model:
         """A model from an ONNX file (torch.onnx.export's Gemm MLPs, Keras/tf2onnx MatMul + Add, export_onnx())."""
         handle = ctypes.c_int64()
         _check(_library().engine_import_onnx(os.fsencode(path), backend.encode(), threads, ctypes.byref(handle)))
-        return cls(handle.value)
+        return cls(handle.value, backend, threads)
 
     @classmethod
     def from_bytes(cls, data: Union[bytes, bytearray, memoryview], backend: Backend = "simd", threads: int = 1) -> Model:
@@ -314,7 +332,7 @@ class Model:
         data = bytes(data)
         handle = ctypes.c_int64()
         _check(_library().engine_load_buffer(data, len(data), backend.encode(), threads, ctypes.byref(handle)))
-        return cls(handle.value)
+        return cls(handle.value, backend, threads)
 
     def to_bytes(self) -> bytes:
         """The model file's bytes (what save() writes)."""
@@ -382,6 +400,11 @@ class Model:
         if getattr(self, "_handle", 0):
             _library().engine_free(self._handle)
             self._handle = 0
+
+    def __reduce__(self) -> Tuple[Any, ...]:
+        """Pickling, copy.copy and copy.deepcopy carry the model file's bytes: a copy is a model of its own (a new
+        handle with the same backend and threads), never one engine model under two Python objects."""
+        return Model.from_bytes, (self.to_bytes(), self._backend, self._threads)
 
     def __enter__(self) -> Model:
         return self

@@ -179,6 +179,30 @@ class CtypesLayerTests(unittest.TestCase):
         self.assertEqual(out.returncode, 0, out.stderr)
         self.assertEqual(out.stdout.split(), ["array", "2", "0.5.0"])
 
+    def test_rows_as_lists_are_the_flat_values(self):
+        rows = [[0.0, 1.0], [1.0, 0.0], [0.5, 0.25]]
+        with engine_nn.Model.create("2-4-2 tanh", seed=1) as m:
+            self.assertEqual(m.predict_proba(rows).tobytes(), m.predict_proba([v for r in rows for v in r]).tobytes())
+            self.assertEqual(m.predict_proba((tuple(rows[0]),)).tobytes(), m.predict_proba(rows[0]).tobytes())
+            with self.assertRaisesRegex(ValueError, "row 1 of x has 3 values, the model takes 2"):
+                m.predict_proba([[0.0, 1.0], [1.0, 0.0, 2.0]])
+            with self.assertRaisesRegex(ValueError, "mixes rows and single numbers"):
+                m.predict_proba([[0.0, 1.0], 2.0])
+
+    def test_copies_and_pickles_are_models_of_their_own(self):
+        import copy
+        x, y = [0.0, 1.0, 1.0, 0.0] * 8, [0, 1] * 8
+        with engine_nn.Model.create("2-4-2 tanh", seed=1, backend="reference") as m:
+            before = m.predict_proba(x).tobytes()
+            for twin in (copy.deepcopy(m), copy.copy(m), pickle.loads(pickle.dumps(m))):
+                with twin:
+                    self.assertNotEqual(twin._handle, m._handle)
+                    self.assertEqual((twin.spec, twin._backend), ("2-4-2 tanh", "reference"))
+                    self.assertEqual(twin.predict_proba(x).tobytes(), before)
+                    twin.train(x, y, epochs=3, batch_size=4)  # trains the copy only
+                    self.assertNotEqual(twin.predict_proba(x).tobytes(), before)
+                self.assertEqual(m.predict_proba(x).tobytes(), before)
+
     def test_version_matches_the_library(self):
         self.assertTrue(engine_nn.version().startswith(engine_nn.__version__))
         self.assertIn(engine_nn.instruction_set(), ("avx512", "avx2", "vector", "scalar"))
