@@ -29,7 +29,8 @@ if ((${#missing[@]})); then
       sleep $((attempt * 5))
       DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null 2>&1 || true
     done
-    ((installed)) || { echo "build.sh: apt-get could not install ${missing[*]}: $(tail -n 1 "$log")" >&2; exit 1; }
+    last=$(tail -n 1 "$log"); rm -f "$log"
+    ((installed)) || { echo "build.sh: apt-get could not install ${missing[*]}: $last" >&2; exit 1; }
   else
     echo "build.sh: missing ${missing[*]}; install with: sudo apt-get install ${missing[*]}" >&2
     exit 1
