@@ -55,6 +55,31 @@ engine_load <- function(path, backend = "simd", threads = 1L) {
   .model(ptr)
 }
 
+engine_import_onnx <- function(path, backend = "simd", threads = 1L) {
+  ptr <- .Call(C_import_onnx, path.expand(path), backend, .count(threads, "threads"))
+  .model(ptr)
+}
+
+engine_export_onnx <- function(model, path) {
+  .check_model(model)
+  .Call(C_export_onnx, model$ptr, path.expand(path))
+  invisible(path)
+}
+
+engine_weights <- function(model) {
+  .check_model(model)
+  .Call(C_weights, model$ptr)
+}
+
+engine_set_weights <- function(model, layer, W, b) {
+  .check_model(model)
+  layer <- .count(layer, "layer")
+  if (!is.matrix(W) || !is.numeric(W) || !is.numeric(b)) .stop("engine: W must be a numeric matrix and b a numeric vector")
+  storage.mode(W) <- "double"
+  .Call(C_set_weights, model$ptr, layer - 1L, W, as.double(b))
+  invisible(model)
+}
+
 engine_save <- function(model, path) {
   .check_model(model)
   .Call(C_save, model$ptr, path.expand(path))

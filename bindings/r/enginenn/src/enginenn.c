@@ -111,6 +111,67 @@ SEXP enginenn_load(SEXP path, SEXP backend, SEXP threads) {
     return wrap(m);
 }
 
+SEXP enginenn_import_onnx(SEXP path, SEXP backend, SEXP threads) {
+    engine_model m = 0;
+    check(engine_import_onnx(string_arg(path, "path"), string_arg(backend, "backend"), Rf_asInteger(threads), &m));
+    return wrap(m);
+}
+
+SEXP enginenn_export_onnx(SEXP model, SEXP path) {
+    check(engine_export_onnx(handle_of(model), string_arg(path, "path")));
+    return R_NilValue;
+}
+
+/* list(W = fan_in x fan_out matrix, b = fan_out vector) of every layer: z = x W + b. */
+SEXP enginenn_weights(SEXP model) {
+    engine_model m = handle_of(model);
+    int32_t layers = 0;
+    check(engine_layer_count(m, &layers));
+    SEXP out = PROTECT(Rf_allocVector(VECSXP, layers));
+    for (int32_t l = 0; l < layers; l++) {
+        int32_t fan_in = 0, fan_out = 0;
+        check(engine_layer_shape(m, l, &fan_in, &fan_out));
+        float *w = (float *)R_alloc((size_t)fan_in * fan_out, sizeof(float)), *b = (float *)R_alloc((size_t)fan_out, sizeof(float));
+        check(engine_get_weights(m, l, w, (int64_t)fan_in * fan_out, b, fan_out));
+        SEXP wm = PROTECT(Rf_allocMatrix(REALSXP, fan_in, fan_out)), bv = PROTECT(Rf_allocVector(REALSXP, fan_out));
+        for (int32_t i = 0; i < fan_in; i++)
+            for (int32_t j = 0; j < fan_out; j++) REAL(wm)[(int64_t)j * fan_in + i] = w[(int64_t)i * fan_out + j];
+        for (int32_t j = 0; j < fan_out; j++) REAL(bv)[j] = b[j];
+        SEXP layer = PROTECT(Rf_allocVector(VECSXP, 2)), names = PROTECT(Rf_allocVector(STRSXP, 2));
+        SET_VECTOR_ELT(layer, 0, wm);
+        SET_VECTOR_ELT(layer, 1, bv);
+        SET_STRING_ELT(names, 0, Rf_mkChar("W"));
+        SET_STRING_ELT(names, 1, Rf_mkChar("b"));
+        Rf_setAttrib(layer, R_NamesSymbol, names);
+        SET_VECTOR_ELT(out, l, layer);
+        UNPROTECT(4);
+    }
+    UNPROTECT(1);
+    return out;
+}
+
+/* Layer `layer` (0-based) from a fan_in x fan_out double matrix W and a fan_out double vector b; the engine checks
+   the sizes and that every value is finite, and changes nothing on error. */
+SEXP enginenn_set_weights(SEXP model, SEXP layer, SEXP weights, SEXP bias) {
+    engine_model m = handle_of(model);
+    if (TYPEOF(weights) != REALSXP || !Rf_isMatrix(weights) || TYPEOF(bias) != REALSXP)
+        Rf_error("engine: W must be a numeric matrix and b a numeric vector");
+    SEXP dim = Rf_getAttrib(weights, R_DimSymbol);
+    int rows = INTEGER(dim)[0], cols = INTEGER(dim)[1];
+    float *w = (float *)R_alloc((size_t)rows * cols + 1, sizeof(float)), *b = (float *)R_alloc((size_t)XLENGTH(bias) + 1, sizeof(float));
+    for (int i = 0; i < rows; i++)
+        for (int j = 0; j < cols; j++) w[(int64_t)i * cols + j] = (float)REAL(weights)[(int64_t)j * rows + i];
+    for (R_xlen_t j = 0; j < XLENGTH(bias); j++) b[j] = (float)REAL(bias)[j];
+    int32_t layers = 0, fan_in = 0, fan_out = 0, l = Rf_asInteger(layer);
+    check(engine_layer_count(m, &layers));
+    if (l < 0 || l >= layers) Rf_error("engine: layer %d does not exist: the model has layers 1..%d", l + 1, layers);
+    check(engine_layer_shape(m, l, &fan_in, &fan_out));
+    if (rows != fan_in || cols != fan_out)
+        Rf_error("engine: layer %d takes a %d x %d W, got %d x %d", l + 1, fan_in, fan_out, rows, cols);
+    check(engine_set_weights(m, l, w, (int64_t)rows * cols, b, (int64_t)XLENGTH(bias)));
+    return R_NilValue;
+}
+
 SEXP enginenn_save(SEXP model, SEXP path) {
     check(engine_save(handle_of(model), string_arg(path, "path")));
     return R_NilValue;
@@ -241,6 +302,10 @@ static const R_CallMethodDef call_methods[] = {
     {"free", (DL_FUNC)&enginenn_free, 1},
     {"shape", (DL_FUNC)&enginenn_shape, 1},
     {"spec", (DL_FUNC)&enginenn_spec, 1},
+    {"import_onnx", (DL_FUNC)&enginenn_import_onnx, 3},
+    {"export_onnx", (DL_FUNC)&enginenn_export_onnx, 2},
+    {"weights", (DL_FUNC)&enginenn_weights, 1},
+    {"set_weights", (DL_FUNC)&enginenn_set_weights, 4},
     {"train", (DL_FUNC)&enginenn_train, 6},
     {"predict", (DL_FUNC)&enginenn_predict, 2},
     {"evaluate", (DL_FUNC)&enginenn_evaluate, 3},

@@ -85,6 +85,31 @@ adam <- lapply(c("simd", "reference"), function(backend) {
 check(adam[[1]]$accuracy > 0.9, sprintf("adam accuracy %g", adam[[1]]$accuracy))
 check(identical(adam[[1]]$p, adam[[2]]$p), "adam: simd and reference give identical probabilities")
 
+# Weights out as R matrices, a forward pass in R, weights in again; ONNX out and in.
+w <- engine_create("4-8-3 tanh", input_divisor = 255, seed = 5)
+engine_train(w, x, y, epochs = 5L, batch_size = 10L)
+layers <- engine_weights(w)
+check(length(layers) == 2 && identical(dim(layers[[1]]$W), c(4L, 8L)) && length(layers[[2]]$b) == 3, "engine_weights shapes")
+z <- tanh((x / 255) %*% layers[[1]]$W + rep(layers[[1]]$b, each = n)) %*% layers[[2]]$W + rep(layers[[2]]$b, each = n)
+p_r <- exp(z - apply(z, 1, max)); p_r <- p_r / rowSums(p_r)
+check(max(abs(p_r - predict(w, x))) < 1e-5, sprintf("a forward pass in R from engine_weights agrees (%.2g)", max(abs(p_r - predict(w, x)))))
+other <- engine_create("4-8-3 tanh", input_divisor = 255, seed = 99)
+for (l in 1:2) engine_set_weights(other, l, layers[[l]]$W, layers[[l]]$b)
+check(identical(predict(other, x), predict(w, x)), "engine_set_weights makes the same model")
+check(grepl("layer 3 does not exist: the model has layers 1..2", error_of(engine_set_weights(other, 3, layers[[2]]$W, layers[[2]]$b))),
+      "a missing layer is named in R's numbering")
+check(grepl("takes a 8 x 3 W, got 4 x 8", error_of(engine_set_weights(other, 2, layers[[1]]$W, layers[[2]]$b))), "a wrong W shape is rejected")
+nan_w <- layers[[2]]$W; nan_w[1, 1] <- NaN
+check(nzchar(error_of(engine_set_weights(other, 2, nan_w, layers[[2]]$b))) && identical(predict(other, x), predict(w, x)),
+      "a NaN weight is rejected and changes nothing")
+onnx <- tempfile(fileext = ".onnx")
+engine_export_onnx(w, onnx)
+back <- engine_import_onnx(onnx, backend = "reference")
+check(identical(predict(back, x), predict(w, x)) && identical(back$spec, "4-8-3 tanh"), "ONNX out and in: the same probabilities")
+check(grepl("missing.onnx", error_of(engine_import_onnx(file.path(tempdir(), "missing.onnx")))), "a missing ONNX file is named")
+unlink(onnx)
+engine_free(w); engine_free(other); engine_free(back)
+
 # The bundled digits ship with the package.
 d <- engine_digits()
 check(identical(dim(d$x_train), c(8000L, 784L)) && length(d$y_train) == 8000 && identical(dim(d$x_test), c(2000L, 784L)),
