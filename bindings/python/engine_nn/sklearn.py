@@ -15,7 +15,7 @@ EngineClassifier.from_sklearn(mlp) (a fitted estimator with the same classes_): 
 from __future__ import annotations
 
 import numbers
-from typing import Any, Literal, Sequence, Union
+from typing import Any, Literal, Optional, Sequence, Union
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin  # type: ignore[import]  # no type information
@@ -178,6 +178,46 @@ class EngineClassifier(ClassifierMixin, BaseEstimator):
         self._model = model
         self.classes_ = classes
         self.loss_ = loss
+        self._partial_fits = 0
+        return self
+
+    def partial_fit(self, X: ArrayLike, y: ArrayLike, classes: Optional[ArrayLike] = None) -> EngineClassifier:
+        """One pass of mini-batch steps over X and y, continuing from the current network (a new one on the first
+        call, which must name every class in `classes`, as scikit-learn's partial_fit asks). The optimizer's state
+        (momentum, Adam's moments) carries over from call to call, as in scikit-learn's MLPClassifier."""
+        first = not hasattr(self, "classes_")
+        X, y = self._validate_data(X, y, dtype=np.float32, order="C", reset=first)
+        check_classification_targets(y)
+        if first:
+            if classes is None:
+                raise ValueError("classes must be given on the first call to partial_fit")
+            all_classes = np.unique(classes)
+            if len(all_classes) < 2:
+                raise ValueError(f"{type(self).__name__} needs at least 2 classes; got {list(all_classes)!r}")
+            sizes = self._check_params()
+            spec = "-".join(str(w) for w in (X.shape[1], *sizes, len(all_classes))) + " " + self.activation
+            seed = self._seed()
+            self._model = Model.create(spec, input_divisor=1.0, seed=seed, backend=self.backend, threads=int(self.threads))
+            self.classes_, self._partial_seed, self._partial_fits = all_classes, seed, 0
+        elif classes is not None and not np.array_equal(np.unique(classes), self.classes_):
+            raise ValueError(f"classes {list(np.unique(classes))!r} differ from the first call's {list(self.classes_)!r}")
+        encoded = np.asarray(np.searchsorted(self.classes_, y))
+        unknown = (encoded >= len(self.classes_)) | (self.classes_[np.minimum(encoded, len(self.classes_) - 1)] != y)
+        if unknown.any():
+            raise ValueError(f"label {y[unknown][0]!r} is not one of the classes {list(self.classes_)!r}")
+        n, batch = X.shape[0], int(min(self.batch_size, X.shape[0]))
+        seed = getattr(self, "_partial_seed", 0) + getattr(self, "_partial_fits", 0)
+        order = np.random.RandomState(seed % 2**32).permutation(n) if self.shuffle else np.arange(n)
+        losses = []
+        for start in range(0, n, batch):
+            rows = order[start:start + batch]
+            losses.append(len(rows) * self._model.train_step(X[rows], encoded[rows].astype(np.int32),
+                                                              learning_rate=float(self.learning_rate),
+                                                              l2=float(self.l2), optimizer=self.optimizer))
+        self._partial_fits = getattr(self, "_partial_fits", 0) + 1
+        self.loss_ = float(sum(losses) / n)
+        if not np.isfinite(self.loss_):
+            raise ValueError(f"training diverged (mean loss {self.loss_}); lower learning_rate or scale the features")
         return self
 
     def predict_proba(self, X: ArrayLike) -> Any:

@@ -236,6 +236,43 @@ class SklearnTests(unittest.TestCase):
         with self.assertRaisesRegex(ValueError, "activation"):
             EngineClassifier(activation="softsign").fit(x, y)
 
+    def test_partial_fit_streams_batches_with_the_optimizer_state_carried(self):
+        from engine_nn.sklearn import EngineClassifier
+        x, y = blobs(seed=3)
+        x = (x / 255).astype(np.float32)
+        names = np.array(["cat", "dog", "emu"])[y]
+        chunks = [slice(0, 100), slice(100, 200), slice(200, 300)]
+        clf = EngineClassifier(hidden_layer_sizes=(8,), learning_rate=0.01, batch_size=20, random_state=6)
+        first = names[chunks[0]] != "emu"  # the first chunk need not hold every class: `classes` names them
+        clf.partial_fit(x[chunks[0]][first], names[chunks[0]][first], classes=["emu", "cat", "dog"])
+        self.assertEqual(list(clf.classes_), ["cat", "dog", "emu"])
+        for _ in range(10):
+            for c in chunks:
+                clf.partial_fit(x[c], names[c])
+        self.assertGreater(clf.score(x, names), 0.95)
+
+        # The same steps by hand on a Model: the same bits (one Adam state across calls, the estimator's shuffles).
+        twin = EngineClassifier(hidden_layer_sizes=(8,), learning_rate=0.01, batch_size=20, random_state=6, shuffle=False)
+        twin.partial_fit(x[:100], y[:100], classes=[0, 1, 2]).partial_fit(x[100:], y[100:])
+        with engine_nn.Model.create("5-8-3 relu", seed=6) as model:
+            for lo, hi in ((0, 100), (100, 300)):
+                for start in range(lo, hi, 20):
+                    model.train_step(x[start:start + 20], y[start:start + 20].astype(np.int32), learning_rate=0.01,
+                                     l2=1e-4, optimizer="adam")
+            self.assertEqual(model.predict_proba(x).tobytes(), twin.predict_proba(x).tobytes())
+
+        fresh = EngineClassifier(hidden_layer_sizes=(8,), random_state=6)
+        with self.assertRaisesRegex(ValueError, "classes must be given"):
+            fresh.partial_fit(x, names)
+        with self.assertRaisesRegex(ValueError, "'fox' is not one of the classes"):
+            clf.partial_fit(x[:2], np.array(["cat", "fox"]))
+        with self.assertRaisesRegex(ValueError, "differ from the first call"):
+            clf.partial_fit(x, names, classes=["cat", "dog"])
+        with self.assertRaisesRegex(ValueError, "features"):
+            clf.partial_fit(x[:, :4], names)
+        fitted = EngineClassifier(hidden_layer_sizes=(8,), epochs=5, random_state=6).fit(x, names)
+        self.assertEqual(list(fitted.partial_fit(x, names).classes_), ["cat", "dog", "emu"])  # continues a fit
+
     def test_an_mlpclassifier_comes_in_with_its_probabilities(self):
         import warnings
         from sklearn.exceptions import ConvergenceWarning
