@@ -329,6 +329,39 @@ static void test_spec(void) {
     engine_free(loaded);
 }
 
+static void test_safetensors(void) {
+    static float p1[ROWS * CLASSES], p2[ROWS * CLASSES];
+    engine_model m = trained("simd", 2), back = 0, relu = 0;
+    const char *path = "out/native/test-weights.safetensors";
+    CHECK(engine_export_safetensors(m, path) == ENGINE_OK, "export safetensors");
+    /* The weights with the activation and scaling they came with: the same bits. */
+    CHECK(engine_import_safetensors(path, "tanh", 255.0f, "reference", 1, &back) == ENGINE_OK, "import safetensors");
+    engine_predict(m, x, ROWS, COLS, p1, ROWS * CLASSES);
+    CHECK(engine_predict(back, x, ROWS, COLS, p2, ROWS * CLASSES) == ENGINE_OK && memcmp(p1, p2, sizeof p1) == 0,
+          "safetensors out and in predicts other bits");
+    char spec[32];
+    size_t size = 0;
+    CHECK(engine_spec(back, spec, sizeof spec, &size) == ENGINE_OK && strcmp(spec, "4-8-3 tanh") == 0, "imported spec '%s'", spec);
+    CHECK(engine_import_safetensors(path, "relu", 255.0f, NULL, 1, &relu) == ENGINE_OK
+          && engine_predict(relu, x, ROWS, COLS, p2, ROWS * CLASSES) == ENGINE_OK && memcmp(p1, p2, sizeof p1) != 0,
+          "another activation predicts the same");
+    engine_model bad = 0;
+    CHECK(engine_import_safetensors(path, "softsign", 255.0f, NULL, 1, &bad) == ENGINE_ERROR_ARGUMENT, "unknown activation accepted");
+    CHECK(engine_import_safetensors(path, NULL, 255.0f, NULL, 1, &bad) == ENGINE_ERROR_ARGUMENT, "NULL activation accepted");
+    CHECK(engine_import_safetensors(path, "tanh", 0.0f, NULL, 1, &bad) == ENGINE_ERROR_ARGUMENT, "zero divisor accepted");
+    CHECK(engine_import_safetensors(NULL, "tanh", 1.0f, NULL, 1, &bad) == ENGINE_ERROR_ARGUMENT, "NULL path accepted");
+    CHECK(engine_import_safetensors(path, "tanh", 1.0f, NULL, 1, NULL) == ENGINE_ERROR_ARGUMENT, "NULL out_model accepted");
+    remove(path);
+    CHECK(engine_import_safetensors(path, "tanh", 1.0f, NULL, 1, &bad) == ENGINE_ERROR_DATA, "missing file imported");
+    CHECK(engine_import_safetensors("bindings/c/test_engine.c", "tanh", 1.0f, NULL, 1, &bad) == ENGINE_ERROR_DATA,
+          "a C file imported as safetensors");
+    CHECK(engine_export_safetensors(m, NULL) == ENGINE_ERROR_ARGUMENT, "NULL path accepted");
+    CHECK(engine_export_safetensors(m, "/nonexistent-dir/w.safetensors") == ENGINE_ERROR_DATA, "export into a missing directory succeeded");
+    engine_free(m);
+    engine_free(back);
+    engine_free(relu);
+}
+
 static void test_onnx(void) {
     engine_model m = trained("simd", 1);
     const char *path = "out/native/test-model.onnx";
@@ -521,6 +554,7 @@ int main(void) {
     test_buffers();
     test_spec();
     test_onnx();
+    test_safetensors();
     test_weights();
     test_train_step();
     test_layouts();

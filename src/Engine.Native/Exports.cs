@@ -155,6 +155,18 @@ static unsafe class Exports
         return Ok;
     });
 
+    [UnmanagedCallersOnly(EntryPoint = "engine_import_safetensors")]
+    static int ImportSafetensors(byte* path, byte* activation, float inputDivisor, byte* backend, int threads, long* outModel) => Call(() =>
+    {
+        Require(outModel is not null, "out_model is NULL");
+        string file = Text(path) ?? throw new ArgumentError("path is NULL");
+        string name = Text(activation) ?? throw new ArgumentError("activation is NULL");
+        Require(ActivationNames.TryParse(name, out var hidden), $"activation '{name}' is not tanh, relu or sigmoid");
+        Require(float.IsFinite(inputDivisor) && inputDivisor > 0, $"input_divisor must be a positive finite number, got {inputDivisor.ToString(CultureInfo.InvariantCulture)}");
+        *outModel = Register(Classifier.FromSafetensors(file, hidden, InputScaling.Divide(inputDivisor), Compute(backend, threads)));
+        return Ok;
+    });
+
     [UnmanagedCallersOnly(EntryPoint = "engine_save")]
     static int Save(long model, byte* path) => Call(() =>
     {
@@ -391,6 +403,15 @@ static unsafe class Exports
         var h = Find(model);
         string file = Text(path) ?? throw new ArgumentError("path is NULL");
         lock (h.Gate) h.Model.ExportOnnx(file);
+        return Ok;
+    });
+
+    [UnmanagedCallersOnly(EntryPoint = "engine_export_safetensors")]
+    static int ExportSafetensors(long model, byte* path) => Call(() =>
+    {
+        var h = Find(model);
+        string file = Text(path) ?? throw new ArgumentError("path is NULL");
+        lock (h.Gate) h.Model.ExportSafetensors(file);
         return Ok;
     });
 

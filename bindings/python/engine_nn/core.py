@@ -146,6 +146,8 @@ def _load():
         "engine_load_buffer": (i32, [ctypes.c_void_p, size, pstr, i32, ph]),
         "engine_export_onnx": (i32, [i64, pstr]),
         "engine_import_onnx": (i32, [pstr, pstr, i32, ph]),
+        "engine_import_safetensors": (i32, [pstr, pstr, ctypes.c_float, pstr, i32, ph]),
+        "engine_export_safetensors": (i32, [i64, pstr]),
         "engine_spec": (i32, [i64, ctypes.c_char_p, size, ctypes.POINTER(size)]),
         "engine_layer_count": (i32, [i64, pi]),
         "engine_layer_shape": (i32, [i64, i32, pi, pi]),
@@ -327,6 +329,17 @@ class Model:
         return cls(handle.value, backend, threads)
 
     @classmethod
+    def import_safetensors(cls, path: PathLike, activation: Literal["tanh", "relu", "sigmoid"],
+                           input_divisor: float = 1.0, backend: Backend = "simd", threads: int = 1) -> Model:
+        """A model from a safetensors file of PyTorch Linear weights (0.weight, 0.bias, 2.weight, ...: an
+        nn.Sequential's state_dict; tools/state_dict_to_safetensors.py writes one). The file holds no activation and
+        no input scaling, so they are given."""
+        handle = ctypes.c_int64()
+        _check(_library().engine_import_safetensors(os.fsencode(path), activation.encode(), input_divisor,
+                                                    backend.encode(), threads, ctypes.byref(handle)))
+        return cls(handle.value, backend, threads)
+
+    @classmethod
     def from_bytes(cls, data: Union[bytes, bytearray, memoryview], backend: Backend = "simd", threads: int = 1) -> Model:
         """A model from the bytes of a model file (to_bytes(), save())."""
         data = bytes(data)
@@ -349,6 +362,11 @@ class Model:
     def export_onnx(self, path: PathLike) -> None:
         """Writes a standard ONNX model (input "input" of raw features, output "probabilities")."""
         _check(_library().engine_export_onnx(self._handle, os.fsencode(path)))
+
+    def export_safetensors(self, path: PathLike) -> None:
+        """Writes the weights as safetensors with nn.Sequential(Linear, activation, ...)'s names and layout, so PyTorch's
+        load_state_dict takes them; the activation and the input scaling are not in the file."""
+        _check(_library().engine_export_safetensors(self._handle, os.fsencode(path)))
 
     @property
     def spec(self) -> str:

@@ -2,6 +2,8 @@
 fresh virtual environment. Run: python3 -m unittest discover -s bindings/python/tests"""
 
 import ctypes
+import importlib.util
+import json
 import os
 import pickle
 import subprocess
@@ -164,6 +166,43 @@ class NumpyTests(unittest.TestCase):
         losses = [self.model.train_step(self.x[i:i + 30], self.y[i:i + 30], learning_rate=0.01, optimizer="adam")
                   for i in range(0, 300, 30) for _ in range(10)]
         self.assertLess(losses[-1], losses[0])
+
+
+@unittest.skipIf(np is None or importlib.util.find_spec("torch") is None,
+                 "NumPy or PyTorch is not installed (CI installs python3-torch)")
+class SafetensorsTests(unittest.TestCase):
+    def test_a_pytorch_mlp_comes_in_and_goes_back_out(self):
+        import torch
+        torch.manual_seed(0)
+        net = torch.nn.Sequential(torch.nn.Linear(5, 16), torch.nn.ReLU(), torch.nn.Linear(16, 7), torch.nn.ReLU(),
+                                  torch.nn.Linear(7, 3))
+        x, _ = blobs(seed=4)
+        with tempfile.TemporaryDirectory() as d:
+            pt, weights, back = (os.path.join(d, name) for name in ("mlp.pt", "mlp.safetensors", "back.safetensors"))
+            torch.save(net.state_dict(), pt)
+            subprocess.run([sys.executable, str(REPO / "tools" / "state_dict_to_safetensors.py"), pt, weights], check=True)
+            with engine_nn.Model.import_safetensors(weights, "relu", input_divisor=255) as model:
+                self.assertEqual(model.spec, "5-16-7-3 relu")
+                with torch.no_grad():
+                    expected = torch.softmax(net(torch.tensor(x / 255, dtype=torch.float32)), dim=1).numpy()
+                self.assertLess(np.abs(model.predict_proba(x) - expected).max(), 1e-5)
+                model.export_safetensors(back)  # and out again: PyTorch takes the file as its own state_dict
+            with open(back, "rb") as f:  # read the way safetensors does: u64 header length, JSON header, data
+                data = f.read()
+            n = int.from_bytes(data[:8], "little")
+            header = json.loads(data[8:8 + n])
+            state = {name: torch.tensor(np.frombuffer(data[8 + n + t["data_offsets"][0]:8 + n + t["data_offsets"][1]],
+                                                      dtype="<f4").reshape(t["shape"]))
+                     for name, t in header.items() if name != "__metadata__"}
+            twin = torch.nn.Sequential(torch.nn.Linear(5, 16), torch.nn.ReLU(), torch.nn.Linear(16, 7), torch.nn.ReLU(),
+                                       torch.nn.Linear(7, 3))
+            twin.load_state_dict(state)  # strict: the same names and shapes as PyTorch's own
+            for name, tensor in net.state_dict().items():
+                self.assertTrue(torch.equal(tensor, twin.state_dict()[name]), name)
+            with self.assertRaisesRegex(engine_nn.EngineError, "softsign"):
+                engine_nn.Model.import_safetensors(weights, "softsign")  # type: ignore[arg-type]
+            with self.assertRaisesRegex(engine_nn.EngineError, "missing"):
+                engine_nn.Model.import_safetensors(os.path.join(d, "missing.safetensors"), "relu")
 
 
 class CtypesLayerTests(unittest.TestCase):

@@ -58,6 +58,9 @@
     X(int32_t, engine_export_onnx, (engine_model m, const char *p), (m, p), ENGINE_ERROR_INTERNAL)                     \
     X(int32_t, engine_import_onnx, (const char *p, const char *b, int32_t t, engine_model *m), (p, b, t, m),            \
       ENGINE_ERROR_INTERNAL)                                                                                           \
+    X(int32_t, engine_import_safetensors, (const char *p, const char *a, float d, const char *b, int32_t t,          \
+                                           engine_model *m), (p, a, d, b, t, m), ENGINE_ERROR_INTERNAL)               \
+    X(int32_t, engine_export_safetensors, (engine_model m, const char *p), (m, p), ENGINE_ERROR_INTERNAL)              \
     X(int32_t, engine_spec, (engine_model m, char *b, size_t cap, size_t *n), (m, b, cap, n), ENGINE_ERROR_INTERNAL)  \
     X(int32_t, engine_layer_count, (engine_model m, int32_t *n), (m, n), ENGINE_ERROR_INTERNAL)                        \
     X(int32_t, engine_layer_shape, (engine_model m, int32_t l, int32_t *i, int32_t *o), (m, l, i, o),                  \

@@ -108,6 +108,12 @@ int32_t engine_load(const char *path, const char *backend, int32_t threads, engi
    write (`engine import` documents the forms); anything else is ENGINE_ERROR_DATA with the node named in the message. */
 int32_t engine_import_onnx(const char *path, const char *backend, int32_t threads, engine_model *out_model);
 
+/* A model from a safetensors file of PyTorch Linear weights ("0.weight" (out, in), "0.bias", "2.weight", ..., ordered
+   by prefix; F32, F64, F16 or BF16), as `engine import --activation` reads it. The file holds no activation and no
+   input scaling, so they are given: activation "tanh", "relu" or "sigmoid", inputs divided by input_divisor. */
+int32_t engine_import_safetensors(const char *path, const char *activation, float input_divisor, const char *backend,
+                                  int32_t threads, engine_model *out_model);
+
 /* Saves atomically: an interrupted save leaves an existing file intact. */
 int32_t engine_save(engine_model model, const char *path);
 
@@ -185,6 +191,10 @@ int32_t engine_load_buffer(const void *data, size_t size, const char *backend, i
 /* Writes a standard ONNX model (IR 8, opset 13) atomically: input "input" [batch, inputs] of raw features, the
    input scaling, the layers and softmax, output "probabilities" [batch, classes]. */
 int32_t engine_export_onnx(engine_model model, const char *path);
+
+/* Writes the weights as safetensors, atomically, with nn.Sequential(Linear, activation, ...)'s names and layout, so
+   PyTorch's load_state_dict takes the file; the activation and the input scaling are not in it. */
+int32_t engine_export_safetensors(engine_model model, const char *path);
 
 /* The model's architecture as engine_create's spec, e.g. "784-128-10 tanh" (also for loaded and imported models),
    NUL-terminated into buffer. Sizes as in engine_save_buffer: *out_size gets the bytes needed including the NUL,
