@@ -66,6 +66,20 @@ engine_export_onnx <- function(model, path) {
   invisible(path)
 }
 
+engine_import_safetensors <- function(path, activation, input_divisor = 1, backend = "simd", threads = 1L) {
+  if (!is.numeric(input_divisor) || length(input_divisor) != 1 || is.na(input_divisor))
+    .stop("engine: input_divisor must be one number")
+  ptr <- .Call(C_import_safetensors, path.expand(path), activation, as.double(input_divisor), backend,
+               .count(threads, "threads"))
+  .model(ptr)
+}
+
+engine_export_safetensors <- function(model, path) {
+  .check_model(model)
+  .Call(C_export_safetensors, model$ptr, path.expand(path))
+  invisible(path)
+}
+
 engine_weights <- function(model) {
   .check_model(model)
   .Call(C_weights, model$ptr)

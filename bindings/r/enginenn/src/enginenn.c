@@ -122,6 +122,18 @@ SEXP enginenn_export_onnx(SEXP model, SEXP path) {
     return R_NilValue;
 }
 
+SEXP enginenn_import_safetensors(SEXP path, SEXP activation, SEXP divisor, SEXP backend, SEXP threads) {
+    engine_model m = 0;
+    check(engine_import_safetensors(string_arg(path, "path"), string_arg(activation, "activation"), (float)Rf_asReal(divisor),
+                                    string_arg(backend, "backend"), Rf_asInteger(threads), &m));
+    return wrap(m);
+}
+
+SEXP enginenn_export_safetensors(SEXP model, SEXP path) {
+    check(engine_export_safetensors(handle_of(model), string_arg(path, "path")));
+    return R_NilValue;
+}
+
 /* list(W = fan_in x fan_out matrix, b = fan_out vector) of every layer: z = x W + b. */
 SEXP enginenn_weights(SEXP model) {
     engine_model m = handle_of(model);
@@ -305,6 +317,8 @@ static const R_CallMethodDef call_methods[] = {
     {"import_onnx", (DL_FUNC)&enginenn_import_onnx, 3},
     {"export_onnx", (DL_FUNC)&enginenn_export_onnx, 2},
     {"weights", (DL_FUNC)&enginenn_weights, 1},
+    {"import_safetensors", (DL_FUNC)&enginenn_import_safetensors, 5},
+    {"export_safetensors", (DL_FUNC)&enginenn_export_safetensors, 2},
     {"set_weights", (DL_FUNC)&enginenn_set_weights, 4},
     {"train", (DL_FUNC)&enginenn_train, 6},
     {"predict", (DL_FUNC)&enginenn_predict, 2},
