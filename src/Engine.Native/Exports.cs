@@ -113,12 +113,19 @@ static unsafe class Exports
     {
         Require(outModel is not null, "out_model is NULL");
         string text = Text(spec) ?? throw new ArgumentError("spec is NULL");
-        Require(float.IsFinite(inputDivisor) && inputDivisor > 0, $"input_divisor must be a positive finite number, got {inputDivisor.ToString(CultureInfo.InvariantCulture)}");
+        var scaling = Divisor(inputDivisor);
         var (widths, activation) = ParseSpec(text);
-        var model = Classifier.Create(widths[0], widths[1..^1], widths[^1], activation, InputScaling.Divide(inputDivisor), seed, Compute(backend, threads));
+        var model = Classifier.Create(widths[0], widths[1..^1], widths[^1], activation, scaling, seed, Compute(backend, threads));
         *outModel = Register(model);
         return Ok;
     });
+
+    /// <summary>x / input_divisor, for engine_create and the imports that take a divisor.</summary>
+    static InputScaling Divisor(float inputDivisor)
+    {
+        Require(float.IsFinite(inputDivisor) && inputDivisor > 0, $"input_divisor must be a positive finite number, got {inputDivisor.ToString(CultureInfo.InvariantCulture)}");
+        return InputScaling.Divide(inputDivisor);
+    }
 
     /// <summary>"784-128-10 tanh" → widths and hidden activation.</summary>
     static (int[] Widths, Activation Activation) ParseSpec(string spec)
@@ -162,19 +169,22 @@ static unsafe class Exports
         string file = Text(path) ?? throw new ArgumentError("path is NULL");
         string name = Text(activation) ?? throw new ArgumentError("activation is NULL");
         Require(ActivationNames.TryParse(name, out var hidden), $"activation '{name}' is not tanh, relu or sigmoid");
-        Require(float.IsFinite(inputDivisor) && inputDivisor > 0, $"input_divisor must be a positive finite number, got {inputDivisor.ToString(CultureInfo.InvariantCulture)}");
-        *outModel = Register(Classifier.FromSafetensors(file, hidden, InputScaling.Divide(inputDivisor), Compute(backend, threads)));
+        var scaling = Divisor(inputDivisor);
+        *outModel = Register(Classifier.FromSafetensors(file, hidden, scaling, Compute(backend, threads)));
         return Ok;
     });
 
     [UnmanagedCallersOnly(EntryPoint = "engine_save")]
-    static int Save(long model, byte* path) => Call(() =>
+    static int Save(long model, byte* path) => Call(() => WriteFile(model, path, (m, file) => m.Save(file)));
+
+    /// <summary>engine_save and the exports: one of the model's files written to path under the model's lock.</summary>
+    static int WriteFile(long model, byte* path, Action<Classifier, string> write)
     {
         var h = Find(model);
         string file = Text(path) ?? throw new ArgumentError("path is NULL");
-        lock (h.Gate) h.Model.Save(file);
+        lock (h.Gate) write(h.Model, file);
         return Ok;
-    });
+    }
 
     [UnmanagedCallersOnly(EntryPoint = "engine_free")]
     static void Free(long model)
@@ -398,22 +408,10 @@ static unsafe class Exports
     });
 
     [UnmanagedCallersOnly(EntryPoint = "engine_export_onnx")]
-    static int ExportOnnx(long model, byte* path) => Call(() =>
-    {
-        var h = Find(model);
-        string file = Text(path) ?? throw new ArgumentError("path is NULL");
-        lock (h.Gate) h.Model.ExportOnnx(file);
-        return Ok;
-    });
+    static int ExportOnnx(long model, byte* path) => Call(() => WriteFile(model, path, (m, file) => m.ExportOnnx(file)));
 
     [UnmanagedCallersOnly(EntryPoint = "engine_export_safetensors")]
-    static int ExportSafetensors(long model, byte* path) => Call(() =>
-    {
-        var h = Find(model);
-        string file = Text(path) ?? throw new ArgumentError("path is NULL");
-        lock (h.Gate) h.Model.ExportSafetensors(file);
-        return Ok;
-    });
+    static int ExportSafetensors(long model, byte* path) => Call(() => WriteFile(model, path, (m, file) => m.ExportSafetensors(file)));
 
     // ---- Weights ----
 

@@ -23,6 +23,13 @@
 
 .check_model <- function(model) if (!inherits(model, "engine_model")) .stop("engine: model must be an engine_model")
 
+# engine_save and the exports: one of the model's files, written by the C routine; path returned invisibly.
+.write_file <- function(model, path, routine) {
+  .check_model(model)
+  .Call(routine, model$ptr, path.expand(path))
+  invisible(path)
+}
+
 .features <- function(model, x) {
   .check_model(model)
   if (is.data.frame(x)) x <- as.matrix(x)
@@ -60,11 +67,7 @@ engine_import_onnx <- function(path, backend = "simd", threads = 1L) {
   .model(ptr)
 }
 
-engine_export_onnx <- function(model, path) {
-  .check_model(model)
-  .Call(C_export_onnx, model$ptr, path.expand(path))
-  invisible(path)
-}
+engine_export_onnx <- function(model, path) .write_file(model, path, C_export_onnx)
 
 engine_import_safetensors <- function(path, activation, input_divisor = 1, backend = "simd", threads = 1L) {
   if (!is.numeric(input_divisor) || length(input_divisor) != 1 || is.na(input_divisor))
@@ -74,11 +77,7 @@ engine_import_safetensors <- function(path, activation, input_divisor = 1, backe
   .model(ptr)
 }
 
-engine_export_safetensors <- function(model, path) {
-  .check_model(model)
-  .Call(C_export_safetensors, model$ptr, path.expand(path))
-  invisible(path)
-}
+engine_export_safetensors <- function(model, path) .write_file(model, path, C_export_safetensors)
 
 engine_weights <- function(model) {
   .check_model(model)
@@ -94,11 +93,7 @@ engine_set_weights <- function(model, layer, W, b) {
   invisible(model)
 }
 
-engine_save <- function(model, path) {
-  .check_model(model)
-  .Call(C_save, model$ptr, path.expand(path))
-  invisible(path)
-}
+engine_save <- function(model, path) .write_file(model, path, C_save)
 
 engine_free <- function(model) {
   .check_model(model)
