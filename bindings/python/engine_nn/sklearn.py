@@ -191,20 +191,23 @@ class EngineClassifier(ClassifierMixin, BaseEstimator):
         if first:
             if classes is None:
                 raise ValueError("classes must be given on the first call to partial_fit")
-            all_classes = np.unique(classes)
-            if len(all_classes) < 2:
-                raise ValueError(f"{type(self).__name__} needs at least 2 classes; got {list(all_classes)!r}")
+            known = np.unique(classes)
+            if len(known) < 2:
+                raise ValueError(f"{type(self).__name__} needs at least 2 classes; got {list(known)!r}")
             sizes = self._check_params()
-            spec = "-".join(str(w) for w in (X.shape[1], *sizes, len(all_classes))) + " " + self.activation
+        else:
+            known = self.classes_
+            if classes is not None and not np.array_equal(np.unique(classes), known):
+                raise ValueError(f"classes {list(np.unique(classes))!r} differ from the first call's {list(known)!r}")
+        encoded = np.asarray(np.searchsorted(known, y))
+        unknown = (encoded >= len(known)) | (known[np.minimum(encoded, len(known) - 1)] != y)
+        if unknown.any():
+            raise ValueError(f"label {y[unknown][0]!r} is not one of the classes {list(known)!r}")
+        if first:  # only once every argument is checked: a refused first call leaves the estimator unfitted
+            spec = "-".join(str(w) for w in (X.shape[1], *sizes, len(known))) + " " + self.activation
             seed = self._seed()
             self._model = Model.create(spec, input_divisor=1.0, seed=seed, backend=self.backend, threads=int(self.threads))
-            self.classes_, self._partial_seed, self._partial_fits = all_classes, seed, 0
-        elif classes is not None and not np.array_equal(np.unique(classes), self.classes_):
-            raise ValueError(f"classes {list(np.unique(classes))!r} differ from the first call's {list(self.classes_)!r}")
-        encoded = np.asarray(np.searchsorted(self.classes_, y))
-        unknown = (encoded >= len(self.classes_)) | (self.classes_[np.minimum(encoded, len(self.classes_) - 1)] != y)
-        if unknown.any():
-            raise ValueError(f"label {y[unknown][0]!r} is not one of the classes {list(self.classes_)!r}")
+            self.classes_, self._partial_seed, self._partial_fits = known, seed, 0
         n, batch = X.shape[0], int(min(self.batch_size, X.shape[0]))
         seed = getattr(self, "_partial_seed", 0) + getattr(self, "_partial_fits", 0)
         order = np.random.RandomState(seed % 2**32).permutation(n) if self.shuffle else np.arange(n)

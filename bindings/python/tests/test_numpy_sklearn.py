@@ -303,6 +303,9 @@ class SklearnTests(unittest.TestCase):
         fresh = EngineClassifier(hidden_layer_sizes=(8,), random_state=6)
         with self.assertRaisesRegex(ValueError, "classes must be given"):
             fresh.partial_fit(x, names)
+        with self.assertRaisesRegex(ValueError, "'emu' is not one of the classes"):
+            fresh.partial_fit(x, names, classes=["cat", "dog"])
+        self.assertFalse(hasattr(fresh, "classes_"))  # a refused first call leaves it unfitted
         with self.assertRaisesRegex(ValueError, "'fox' is not one of the classes"):
             clf.partial_fit(x[:2], np.array(["cat", "fox"]))
         with self.assertRaisesRegex(ValueError, "differ from the first call"):
