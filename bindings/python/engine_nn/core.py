@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import array
 import ctypes
+import numbers
 import os
 import sys
 from pathlib import Path
@@ -248,7 +249,7 @@ class Features:
             self.rows = x.shape[0]
             self.pointer = ctypes.cast(ctypes.c_void_p(x.ctypes.data), _PF)
         else:
-            if isinstance(x, (list, tuple)) and x and not isinstance(x[0], (int, float)):
+            if isinstance(x, (list, tuple)) and x and not isinstance(x[0], numbers.Number):  # NumPy scalars are Numbers
                 x = _flatten_rows(x, inputs)
             self.pointer, self.array, n = _buffer(x, "f", ctypes.c_float)
             if n % inputs:

@@ -112,6 +112,13 @@ class NumpyTests(unittest.TestCase):
         self.assertLess(loss, 0.3)
         self.assertGreater(accuracy, 0.95)
 
+    def test_lists_of_numpy_scalars_and_of_numpy_rows(self):
+        flat = list(self.x[:3].astype(np.float32).reshape(-1))  # np.float32 scalars, which are not Python floats
+        expected = self.model.predict_proba(self.x[:3].astype(np.float32))
+        self.assertEqual(np.asarray(self.model.predict_proba(flat)).tobytes(), expected.tobytes())
+        rows = list(self.x[:3].astype(np.float32))  # a list of 1-D arrays: rows
+        self.assertEqual(np.asarray(self.model.predict_proba(rows)).tobytes(), expected.tobytes())
+
     def test_bad_arrays_raise_one_clear_error(self):
         with self.assertRaisesRegex(ValueError, "features per row"):
             self.model.predict_proba(np.zeros((4, 6)))
