@@ -308,26 +308,32 @@ class Model:
         self.inputs, self.classes = inputs.value, classes.value
 
     @classmethod
+    def _opened(cls, open_call: Callable[[Any], int], backend: Backend, threads: int) -> Model:
+        """A Model around the handle that an engine_create / _load / _import call writes to its last argument."""
+        handle = ctypes.c_int64()
+        _check(open_call(ctypes.byref(handle)))
+        return cls(handle.value, backend, threads)
+
+    @classmethod
     def create(cls, spec: str, input_divisor: float = 1.0, seed: int = 0, backend: Backend = "simd",
                threads: int = 1) -> Model:
         """A new network from a spec like "784-128-10 tanh"; raw inputs are divided by input_divisor."""
-        handle = ctypes.c_int64()
-        _check(_library().engine_create(spec.encode(), input_divisor, seed, backend.encode(), threads, ctypes.byref(handle)))
-        return cls(handle.value, backend, threads)
+        return cls._opened(lambda out: _library().engine_create(spec.encode(), input_divisor, seed, backend.encode(),
+                                                                threads, out),
+                           backend, threads)
 
     @classmethod
     def load(cls, path: PathLike, backend: Backend = "simd", threads: int = 1) -> Model:
         """A model saved by save() or `engine train --out`."""
-        handle = ctypes.c_int64()
-        _check(_library().engine_load(os.fsencode(path), backend.encode(), threads, ctypes.byref(handle)))
-        return cls(handle.value, backend, threads)
+        return cls._opened(lambda out: _library().engine_load(os.fsencode(path), backend.encode(), threads, out),
+                           backend, threads)
 
     @classmethod
     def import_onnx(cls, path: PathLike, backend: Backend = "simd", threads: int = 1) -> Model:
         """A model from an ONNX file (torch.onnx.export's Gemm MLPs, Keras/tf2onnx MatMul + Add, export_onnx())."""
-        handle = ctypes.c_int64()
-        _check(_library().engine_import_onnx(os.fsencode(path), backend.encode(), threads, ctypes.byref(handle)))
-        return cls(handle.value, backend, threads)
+        return cls._opened(lambda out: _library().engine_import_onnx(os.fsencode(path), backend.encode(), threads,
+                                                                     out),
+                           backend, threads)
 
     @classmethod
     def import_safetensors(cls, path: PathLike, activation: Literal["tanh", "relu", "sigmoid"],
@@ -335,18 +341,16 @@ class Model:
         """A model from a safetensors file of PyTorch Linear weights (0.weight, 0.bias, 2.weight, ...: an
         nn.Sequential's state_dict; tools/state_dict_to_safetensors.py writes one). The file holds no activation and
         no input scaling, so they are given."""
-        handle = ctypes.c_int64()
-        _check(_library().engine_import_safetensors(os.fsencode(path), activation.encode(), input_divisor,
-                                                    backend.encode(), threads, ctypes.byref(handle)))
-        return cls(handle.value, backend, threads)
+        return cls._opened(lambda out: _library().engine_import_safetensors(os.fsencode(path), activation.encode(),
+                                                                            input_divisor, backend.encode(), threads, out),
+                           backend, threads)
 
     @classmethod
     def from_bytes(cls, data: Union[bytes, bytearray, memoryview], backend: Backend = "simd", threads: int = 1) -> Model:
         """A model from the bytes of a model file (to_bytes(), save())."""
         data = bytes(data)
-        handle = ctypes.c_int64()
-        _check(_library().engine_load_buffer(data, len(data), backend.encode(), threads, ctypes.byref(handle)))
-        return cls(handle.value, backend, threads)
+        return cls._opened(lambda out: _library().engine_load_buffer(data, len(data), backend.encode(), threads, out),
+                           backend, threads)
 
     def to_bytes(self) -> bytes:
         """The model file's bytes (what save() writes)."""

@@ -29,6 +29,15 @@ ACTIVATIONS = ("relu", "tanh", "sigmoid")
 _SKLEARN_ACTIVATIONS = {"relu": "relu", "tanh": "tanh", "logistic": "sigmoid"}
 
 
+def _spec(widths: Sequence[int], activation: str) -> str:
+    """Model.create's spec: the layer widths, input to output, then the hidden activation ("784-128-10 tanh")."""
+    return "-".join(str(w) for w in widths) + " " + activation
+
+
+def _diverged(loss: float) -> ValueError:
+    return ValueError(f"training diverged (mean loss {loss}); lower learning_rate or scale the features")
+
+
 def model_from_sklearn(mlp: Any, backend: Backend = "simd", threads: int = 1) -> Model:
     """An engine model with the weights of a fitted scikit-learn MLPClassifier (coefs_ and intercepts_, in float32):
     its predict_proba agrees with the MLPClassifier's to float32 rounding, its classes are mlp.classes_ in that
@@ -52,8 +61,8 @@ def model_from_sklearn(mlp: Any, backend: Backend = "simd", threads: int = 1) ->
         weights[-1] = np.hstack([np.zeros_like(weights[-1]), weights[-1]])
         biases[-1] = np.concatenate([np.zeros_like(biases[-1]), biases[-1]])
     widths = [weights[0].shape[0]] + [w.shape[1] for w in weights]
-    spec = "-".join(str(w) for w in widths) + " " + _SKLEARN_ACTIVATIONS[mlp.activation]
-    model = Model.create(spec, input_divisor=1.0, backend=backend, threads=threads)
+    model = Model.create(_spec(widths, _SKLEARN_ACTIVATIONS[mlp.activation]), input_divisor=1.0, backend=backend,
+                         threads=threads)
     try:
         for layer, (w, b) in enumerate(zip(weights, biases)):
             model.set_weights(layer, w, b)
@@ -124,6 +133,11 @@ class EngineClassifier(ClassifierMixin, BaseEstimator):
             clf.feature_names_in_ = mlp.feature_names_in_
         return clf
 
+    def _new_model(self, inputs: int, sizes: Sequence[int], classes: int, seed: int) -> Model:
+        """A fresh network for fit() and the first partial_fit(): inputs, the hidden sizes, one output per class."""
+        return Model.create(_spec([inputs, *sizes, classes], self.activation), input_divisor=1.0, seed=seed,
+                            backend=self.backend, threads=int(self.threads))
+
     def _check_params(self):
         sizes = self.hidden_layer_sizes
         if isinstance(sizes, numbers.Integral):
@@ -163,8 +177,7 @@ class EngineClassifier(ClassifierMixin, BaseEstimator):
         if len(classes) < 2:
             raise ValueError(f"{type(self).__name__} needs samples of at least 2 classes; got 1 class ({classes[0]!r})")
         seed = self._seed()
-        spec = "-".join(str(w) for w in (X.shape[1], *sizes, len(classes))) + " " + self.activation
-        model = Model.create(spec, input_divisor=1.0, seed=seed, backend=self.backend, threads=int(self.threads))
+        model = self._new_model(X.shape[1], sizes, len(classes), seed)
         try:
             loss = model.train(X, encoded.astype(np.int32), epochs=int(self.epochs),
                                batch_size=int(min(self.batch_size, X.shape[0])), learning_rate=float(self.learning_rate),
@@ -174,11 +187,11 @@ class EngineClassifier(ClassifierMixin, BaseEstimator):
             raise
         if not np.isfinite(loss):
             model.close()
-            raise ValueError(f"training diverged (mean loss {loss}); lower learning_rate or scale the features")
+            raise _diverged(loss)
         self._model = model
         self.classes_ = classes
         self.loss_ = loss
-        self._partial_fits = 0
+        self._partial_seed, self._partial_fits = seed, 0  # a later partial_fit goes on from here
         return self
 
     def partial_fit(self, X: ArrayLike, y: ArrayLike, classes: Optional[ArrayLike] = None) -> EngineClassifier:
@@ -204,9 +217,8 @@ class EngineClassifier(ClassifierMixin, BaseEstimator):
         if unknown.any():
             raise ValueError(f"label {y[unknown][0]!r} is not one of the classes {list(known)!r}")
         if first:  # only once every argument is checked: a refused first call leaves the estimator unfitted
-            spec = "-".join(str(w) for w in (X.shape[1], *sizes, len(known))) + " " + self.activation
             seed = self._seed()
-            self._model = Model.create(spec, input_divisor=1.0, seed=seed, backend=self.backend, threads=int(self.threads))
+            self._model = self._new_model(X.shape[1], sizes, len(known), seed)
             self.classes_, self._partial_seed, self._partial_fits = known, seed, 0
         n, batch = X.shape[0], int(min(self.batch_size, X.shape[0]))
         seed = getattr(self, "_partial_seed", 0) + getattr(self, "_partial_fits", 0)
@@ -220,7 +232,7 @@ class EngineClassifier(ClassifierMixin, BaseEstimator):
         self._partial_fits = getattr(self, "_partial_fits", 0) + 1
         self.loss_ = float(sum(losses) / n)
         if not np.isfinite(self.loss_):
-            raise ValueError(f"training diverged (mean loss {self.loss_}); lower learning_rate or scale the features")
+            raise _diverged(self.loss_)
         return self
 
     def predict_proba(self, X: ArrayLike) -> Any:
